@@ -1,0 +1,24 @@
+"""Flask-Mailproof: prove that people own their email addresses."""
+
+from __future__ import annotations
+
+from .errors import ConfigurationError as ConfigurationError
+from .errors import MailproofError as MailproofError
+from .errors import RateLimited as RateLimited
+from .errors import TokenError as TokenError
+from .errors import TokenExpired as TokenExpired
+from .errors import TokenInvalid as TokenInvalid
+from .errors import TokenSuperseded as TokenSuperseded
+from .extension import Mailproof as Mailproof
+from .models import Models as Models
+from .models import OutboxMixin as OutboxMixin
+from .models import UserMixin as UserMixin
+from .models import define_models as define_models
+from .settings import Settings as Settings
+from .signals import confirmation_sent as confirmation_sent
+from .signals import email_confirmed as email_confirmed
+from .signals import unconfirmed_user_purged as unconfirmed_user_purged
+from .signals import user_logged_in as user_logged_in
+from .signals import user_registered as user_registered
+from .tokens import Purpose as Purpose
+from .web.gating import confirmed_required as confirmed_required

@@ -1,0 +1,90 @@
+"""The ``flask mailproof`` command group."""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from .errors import InvalidAddress, PasswordRejected
+from .flows.administration import create_admin, list_users, purge_unconfirmed
+from .flows.statistics import confirmation_stats
+
+
+@click.group("mailproof")
+def mailproof_cli() -> None:
+    """Manage accounts and mail of Flask-Mailproof."""
+
+
+@mailproof_cli.command("create-admin")
+@click.option("--email", prompt=True)
+@click.password_option("--password", confirmation_prompt=True)
+@with_appcontext
+def create_admin_command(email: str, password: str) -> None:
+    """Create a confirmed administrator (or promote an existing account)."""
+    try:
+        user = create_admin(email, password)
+    except (InvalidAddress, PasswordRejected) as error:
+        raise click.BadParameter(error.reason) from None
+    click.echo(f"{user.email} is an administrator (id {user.id}).")
+
+
+@mailproof_cli.command("users")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Newest N only.")
+@with_appcontext
+def users_command(limit: int | None) -> None:
+    """List accounts with their confirmation state and dates."""
+    rows = list_users(limit)
+    click.echo(f"{'id':>6}  {'registered (UTC)':19}  {'confirmed (UTC)':19}  admin  email")
+    for user in rows:
+        confirmed = user.confirmed_at.strftime("%Y-%m-%d %H:%M:%S") if user.confirmed_at else "-"
+        click.echo(
+            f"{user.id:>6}  {user.registered_at:%Y-%m-%d %H:%M:%S}  {confirmed:19}  "
+            f"{'yes' if user.is_admin else 'no ':5}  {user.email}"
+        )
+    click.echo(f"{len(rows)} account(s)")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f}m"
+    return f"{seconds / 3600:.1f}h"
+
+
+@mailproof_cli.command("stats")
+@with_appcontext
+def stats_command() -> None:
+    """Show how many accounts confirm and how fast, per registration week."""
+    total, weeks = confirmation_stats()
+    click.echo(
+        f"{'week':9}  {'registered':>10}  {'confirmed':>9}  {'share':>6}  {'median':>7}  {'p90':>7}"
+    )
+    for row in [*weeks, total]:
+        click.echo(
+            f"{row.week:9}  {row.registered:>10}  {row.confirmed:>9}  "
+            f"{row.share_confirmed:>6.1%}  {_duration(row.median_seconds):>7}  "
+            f"{_duration(row.p90_seconds):>7}"
+        )
+
+
+@mailproof_cli.command("purge-unconfirmed")
+@click.option(
+    "--older-than",
+    "days",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Only accounts registered more than DAYS days ago.",
+    metavar="DAYS",
+)
+@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@with_appcontext
+def purge_unconfirmed_command(days: int, dry_run: bool) -> None:
+    """Delete accounts never confirmed, freeing their addresses."""
+    purged = purge_unconfirmed(days, dry_run=dry_run)
+    for account in purged:
+        click.echo(f"{account.user_id:>6}  {account.registered_at:%Y-%m-%d}  {account.email}")
+    verb = "would be deleted" if dry_run else "deleted"
+    click.echo(f"{len(purged)} never-confirmed account(s) {verb}.")

@@ -1,0 +1,98 @@
+"""The exceptions the flows raise; views catch them at the depth they need."""
+
+from __future__ import annotations
+
+import typing as t
+
+
+class MailproofError(Exception):
+    """Base of every error this extension raises on purpose."""
+
+
+class ConfigurationError(MailproofError):
+    """The application's settings are unsafe or incomplete; raised at start-up."""
+
+
+class TokenError(MailproofError):
+    """A link's token cannot be used."""
+
+
+class TokenInvalid(TokenError):
+    """The token is malformed, tampered with, made for another purpose, or its account is gone."""
+
+
+class TokenExpired(TokenError):
+    """The token's signature is ours but its time is up.
+
+    :param payload: the signed payload, still trustworthy as to who it was made for, so a fresh
+        link can be sent to that account.
+    """
+
+    def __init__(self, payload: t.Any = None) -> None:
+        super().__init__("token expired")
+        self.payload = payload
+
+
+class TokenSuperseded(TokenError):
+    """A newer link of the same purpose was sent since; only the latest one works."""
+
+
+class TokenUsed(TokenError):
+    """The token did its job already (a reset done, a message released)."""
+
+
+class AlreadyConfirmed(MailproofError):
+    """The address this token confirms is confirmed already."""
+
+
+class RateLimited(MailproofError):
+    """Too soon to do this again.
+
+    :param retry_after: seconds until it is allowed.
+    """
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"rate limited, retry after {retry_after}s")
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(MailproofError):
+    """The address and password do not name an account; deliberately says no more."""
+
+
+class PasswordRejected(MailproofError):
+    """A new password breaks the policy.
+
+    :param reason: a sentence to show next to the password field.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class InvalidAddress(MailproofError):
+    """A typed address is not one we send mail to.
+
+    :param reason: a sentence to show next to the address field.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class HeaderInjection(MailproofError):
+    """A value meant for a mail header holds a line break or another control character."""
+
+
+class DeliveryError(MailproofError):
+    """A transport could not hand a message over."""
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth retrying: connection refused or dropped, a timeout, a 4xx reply."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Not worth retrying: the server refused the message with a 5xx reply."""

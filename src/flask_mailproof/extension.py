@@ -1,0 +1,135 @@
+"""The ``Mailproof`` extension: wire settings, state, login, CSRF, views and CLI into an app."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Flask, render_template
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from .cli import mailproof_cli
+from .errors import ConfigurationError
+from .flows.accounts import find_user_by_id
+from .mail.outbox import Outbox
+from .mail.transports import transport_from_config
+from .mail.worker import DeliveryThread
+from .passwords import Passwords
+from .settings import Settings
+from .state import MailproofState
+from .tokens import Tokens, same
+from .web import account_views, confirmation_views, dev_mailbox_views
+from .web.blueprint import bp
+
+if t.TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+    from werkzeug.exceptions import RequestEntityTooLarge
+
+    from .models import Models, UserMixin
+
+# The view modules register their routes on ``bp`` when imported.
+_VIEW_MODULES = (account_views, confirmation_views, dev_mailbox_views)
+
+
+class Mailproof:
+    """Email-verified accounts for a Flask application.
+
+    :param app: the application, or ``None`` to call :meth:`init_app` later.
+    :param db: the application's Flask-SQLAlchemy instance.
+    :param models: what :func:`~flask_mailproof.models.define_models` returned on ``db``.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        *,
+        db: SQLAlchemy | None = None,
+        models: Models | None = None,
+    ) -> None:
+        self.db = db
+        self.models = models
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read the settings and register the views, login handling, CSRF and CLI on ``app``."""
+        if self.db is None or self.models is None:
+            raise ConfigurationError("Mailproof needs db= and models= (see define_models).")
+        if not app.secret_key:
+            raise ConfigurationError("Mailproof signs every link with SECRET_KEY; set it.")
+        settings = Settings.from_config(app.config, debug=app.debug)
+        outbox = Outbox(
+            self.db,
+            self.models.outbox,
+            sender=settings.mail_sender or "no-reply@localhost",
+            subject_prefix=settings.subject_prefix,
+            link_root=settings.link_root(debug=app.debug),
+        )
+        delivery_thread = None
+        if settings.delivery == "thread":
+            delivery_thread = DeliveryThread(app, settings.delivery_interval)
+            outbox.on_commit(delivery_thread.wake)
+            # Mail left by a process that died goes out when this one first serves a request.
+            app.before_request_funcs.setdefault(None, []).append(delivery_thread.start_once)
+        app.extensions["mailproof"] = MailproofState(
+            app=app,
+            settings=settings,
+            db=self.db,
+            models=self.models,
+            tokens=Tokens(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ()),
+            passwords=Passwords(
+                time_cost=settings.argon2_time_cost,
+                memory_cost=settings.argon2_memory_cost,
+                parallelism=settings.argon2_parallelism,
+                min_length=settings.password_min_length,
+                max_bytes=settings.password_max_bytes,
+                min_score=settings.password_min_score,
+            ),
+            outbox=outbox,
+            transport=transport_from_config(app.config),
+            delivery_thread=delivery_thread,
+        )
+        _init_login(app)
+        if "csrf" not in app.extensions:
+            CSRFProtect(app)
+        app.register_blueprint(bp)
+        app.register_error_handler(CSRFError, _csrf_error)
+        app.register_error_handler(413, _too_large)
+        app.cli.add_command(mailproof_cli)
+
+
+def _init_login(app: Flask) -> None:
+    manager: LoginManager | None = getattr(app, "login_manager", None)
+    if manager is None:
+        manager = LoginManager(app)
+        manager.login_view = "mailproof.login"
+        manager.login_message_category = "info"
+    # Session ids are "<id>:<stamp>", so a rotated stamp ends every session and remember-me
+    # cookie of that account.
+    manager.user_loader(_load_user)
+
+
+def _load_user(session_id: str) -> UserMixin | None:
+    user_id, _, stamp = session_id.partition(":")
+    if not user_id.isdigit() or not stamp:
+        return None
+    user = find_user_by_id(int(user_id))
+    if user is None or not same(user.session_stamp, stamp):
+        return None
+    return user
+
+
+def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    return render_template(
+        "mailproof/error.html",
+        title="This form has expired",
+        message="Go back, reload the page and try again.",
+    ), 400
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    return render_template(
+        "mailproof/error.html",
+        title="Too much data",
+        message="What you sent is larger than this site accepts.",
+    ), 413

@@ -1,0 +1,204 @@
+"""Confirm an address: send the link, check it, confirm on POST, resend within limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import typing as t
+
+from sqlalchemy import or_, update
+
+from ..addresses import parse_address
+from ..clock import utcnow
+from ..errors import (
+    AlreadyConfirmed,
+    RateLimited,
+    TokenExpired,
+    TokenInvalid,
+    TokenSuperseded,
+)
+from ..links import describe_duration, external_url
+from ..models import UserMixin
+from ..signals import confirmation_sent, email_confirmed
+from ..state import current_state
+from ..tokens import Purpose, digest, same
+from .accounts import find_user_by_address, find_user_by_id
+
+log = logging.getLogger("flask_mailproof.confirmation")
+
+
+def confirmation_token(user: UserMixin) -> str:
+    """Return a confirmation token for ``user``'s current address and counter.
+
+    The address digest kills the link when the address changes; the counter kills it when a
+    newer link is sent; the stamp digest kills it when the account's sessions are reset.
+    """
+    return current_state().tokens.issue(
+        Purpose.CONFIRM,
+        {
+            "u": user.id,
+            "n": user.confirm_counter,
+            "e": digest(user.email_key),
+            "s": digest(user.session_stamp),
+        },
+    )
+
+
+def queue_confirmation_mail(user: UserMixin) -> None:
+    """Write ``user``'s confirmation mail to the outbox; the caller bumped the counter."""
+    state = current_state()
+    max_age = state.settings.confirm_max_age
+    state.outbox.queue(
+        user.email,
+        "confirm",
+        {
+            "user": user,
+            "link": external_url("mailproof.confirm", token=confirmation_token(user)),
+            "expires_in": describe_duration(max_age),
+        },
+    )
+
+
+def check_confirmation(token: str) -> UserMixin:
+    """Return the account a confirmation token names, changing nothing (for the GET page).
+
+    :raises TokenInvalid, TokenExpired, TokenSuperseded: the link cannot be used.
+    :raises AlreadyConfirmed: it could, but the address is confirmed already.
+    """
+    state = current_state()
+    try:
+        payload = state.tokens.read(Purpose.CONFIRM, token, state.settings.confirm_max_age)
+    except TokenInvalid:
+        log.info("confirmation token refused: invalid")
+        raise
+    user = find_user_by_id(payload.get("u"))
+    if user is None or not same(payload.get("e"), digest(user.email_key)):
+        log.info("confirmation token refused: no account with that address")
+        raise TokenInvalid("no such account")
+    if user.is_confirmed:
+        raise AlreadyConfirmed()
+    if payload.get("n") != user.confirm_counter:
+        raise TokenSuperseded()
+    if not same(payload.get("s"), digest(user.session_stamp)):
+        raise TokenInvalid("sessions were reset since")
+    return user
+
+
+def confirm_email(token: str) -> UserMixin:
+    """Confirm the address a token names; exactly once, however many clicks race.
+
+    :raises TokenInvalid, TokenExpired, TokenSuperseded, AlreadyConfirmed: see
+        :func:`check_confirmation`.
+    """
+    state = current_state()
+    user = check_confirmation(token)
+    model = state.models.user
+    result = state.db.session.execute(
+        update(model)
+        .where(model.id == user.id, model.confirmed_at.is_(None))
+        .values(confirmed_at=utcnow())
+    )
+    state.db.session.commit()
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise AlreadyConfirmed()
+    state.db.session.refresh(user)
+    log.info("address confirmed for user %s", user.id)
+    email_confirmed.send(state.app, user=user)
+    return user
+
+
+def _claim_resend_slot(user: UserMixin, interval: int) -> bool:
+    """Bump the counter and stamp the send time if ``interval`` has passed; race-safe."""
+    state = current_state()
+    model = state.models.user
+    now = utcnow()
+    result = state.db.session.execute(
+        update(model)
+        .where(
+            model.id == user.id,
+            model.confirmed_at.is_(None),
+            or_(
+                model.confirmation_sent_at.is_(None),
+                model.confirmation_sent_at <= now - dt.timedelta(seconds=interval),
+            ),
+        )
+        .values(confirm_counter=model.confirm_counter + 1, confirmation_sent_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    state.db.session.refresh(user)
+    return True
+
+
+def next_resend_at(user: UserMixin) -> dt.datetime | None:
+    """Return when ``user`` may ask for another link, or ``None`` if they may now."""
+    if user.confirmation_sent_at is None:
+        return None
+    interval = current_state().settings.resend_interval
+    allowed = user.confirmation_sent_at + dt.timedelta(seconds=interval)
+    return allowed if allowed > utcnow() else None
+
+
+def resend_confirmation(user: UserMixin) -> None:
+    """Send ``user`` a fresh link, killing the earlier ones.
+
+    :raises AlreadyConfirmed: nothing to confirm.
+    :raises RateLimited: the last link went out less than the resend interval ago.
+    """
+    state = current_state()
+    if user.is_confirmed:
+        raise AlreadyConfirmed()
+    if not _claim_resend_slot(user, state.settings.resend_interval):
+        state.db.session.rollback()
+        wait_until = next_resend_at(user)
+        retry_after = 1 if wait_until is None else (wait_until - utcnow()).total_seconds()
+        raise RateLimited(max(1, int(retry_after + 0.999)))
+    queue_confirmation_mail(user)
+    state.db.session.commit()
+    log.info("confirmation mail queued for user %s", user.id)
+    confirmation_sent.send(state.app, user=user)
+
+
+def _resend_quietly(user: UserMixin | None) -> None:
+    """Resend if allowed and needed; say nothing either way (the caller's answer is fixed)."""
+    if user is None:
+        return
+    try:
+        resend_confirmation(user)
+    except (AlreadyConfirmed, RateLimited):
+        return
+
+
+def resend_to_address(email: str) -> None:
+    """Send a fresh link to the unconfirmed account at ``email``, if there is one.
+
+    Raises nothing for unknown, confirmed or rate-limited addresses: the answer to a
+    logged-out visitor must not tell whether an account exists.
+
+    :raises InvalidAddress: ``email`` is not an address at all.
+    """
+    address = parse_address(email, check_deliverability=False)
+    _resend_quietly(find_user_by_address(address.email))
+
+
+def renew_expired_confirmation(token: str) -> None:
+    """Mail a fresh link to the account an expired (or superseded) token names.
+
+    The signature still proves we made the token for that account, so this reveals nothing and
+    mails only the account's own address.
+
+    :raises TokenInvalid: the token is not ours.
+    """
+    state = current_state()
+    try:
+        payload: dict[str, t.Any] | None = state.tokens.read(
+            Purpose.CONFIRM, token, state.settings.confirm_max_age
+        )
+    except TokenExpired as exc:
+        payload = exc.payload
+    if payload is None:
+        raise TokenInvalid("unreadable payload")
+    user = find_user_by_id(payload.get("u"))
+    if user is not None and not same(payload.get("e"), digest(user.email_key)):
+        user = None
+    _resend_quietly(user)

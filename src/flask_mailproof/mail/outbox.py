@@ -1,0 +1,101 @@
+"""The outbox: flows write mail here, in the transaction that caused it; nothing else.
+
+A mail written by work that rolls back is gone with it; a mail written by work that commits is
+stored and will be delivered by whatever drains the outbox (see :mod:`.delivery`).
+"""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from ..clock import utcnow
+from .message import OutgoingMail, build_mime, check_header_value, make_message_id
+from .render import render_mail
+
+if t.TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+    from ..models import OutboxMixin
+
+#: Key in ``Session.info`` of the callbacks to run once a session that wrote mail commits.
+_AFTER_COMMIT_KEY = "mailproof.after_commit"
+
+
+class Outbox:
+    """Render mails and store them as outbox rows in the current database session."""
+
+    def __init__(
+        self,
+        db: SQLAlchemy,
+        model: type[OutboxMixin],
+        *,
+        sender: str,
+        subject_prefix: str,
+        link_root: str,
+    ) -> None:
+        self._db = db
+        self._model = model
+        self._sender = check_header_value("MAILPROOF_MAIL_SENDER", sender)
+        self._subject_prefix = subject_prefix
+        self._message_id_domain = urlsplit(link_root).hostname or "localhost"
+        self._after_commit: list[t.Callable[[], None]] = []
+
+    def on_commit(self, callback: t.Callable[[], None]) -> None:
+        """Call ``callback`` after every commit that wrote mail (to wake a delivery worker)."""
+        self._after_commit.append(callback)
+
+    def queue(
+        self,
+        recipient: str,
+        template: str,
+        context: dict[str, t.Any],
+        *,
+        reply_to: str | None = None,
+    ) -> OutboxMixin:
+        """Render mail ``template`` for ``recipient`` and add it to the session; no commit.
+
+        :raises HeaderInjection: the recipient or reply-to would break a header.
+        """
+        rendered = render_mail(template, context)
+        mail = OutgoingMail(
+            sender=self._sender,
+            recipient=check_header_value("To", recipient),
+            subject=self._subject_prefix + rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=make_message_id(self._message_id_domain),
+            reply_to=reply_to,
+        )
+        raw = build_mime(mail).as_string()
+        model: t.Any = self._model
+        row: OutboxMixin = model(
+            message_id=mail.message_id,
+            kind=template,
+            recipient=mail.recipient,
+            subject=mail.subject[:998],
+            raw=raw,
+            status="pending",
+            created_at=utcnow(),
+            next_attempt_at=utcnow(),
+            attempts=0,
+        )
+        session = self._db.session
+        session.add(row)
+        session.info[_AFTER_COMMIT_KEY] = self._after_commit
+        return row
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_AFTER_COMMIT_KEY, None)
+    for callback in callbacks or ():
+        callback()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT_KEY, None)

@@ -1,0 +1,159 @@
+"""Transports hand stored messages to the world: SMTP, or the development mailbox."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import smtplib
+import ssl
+import typing as t
+
+from ..errors import PermanentDeliveryError, TemporaryDeliveryError
+
+
+class Connection(t.Protocol):
+    """An open channel for one batch of messages."""
+
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        """Send one message or raise a :class:`~flask_mailproof.errors.DeliveryError`."""
+
+
+class Transport(t.Protocol):
+    """Something that opens connections; one connection serves a whole batch."""
+
+    @property
+    def name(self) -> str:
+        """A short name for logs and listings."""
+
+    def connect(self) -> contextlib.AbstractContextManager[Connection]:
+        """Open a connection for a batch."""
+
+
+class DevMailboxTransport:
+    """Deliver nowhere: the outbox row itself is what ``/_mail`` shows."""
+
+    name = "devmailbox"
+
+    @contextlib.contextmanager
+    def connect(self) -> t.Iterator[Connection]:
+        yield self
+
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class SMTPTransport:
+    """Send over SMTP with Flask-Mail's settings, reusing one connection per batch."""
+
+    host: str
+    port: int = 25
+    use_tls: bool = False
+    use_ssl: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 10.0
+    name: str = "smtp"
+
+    @classmethod
+    def from_config(cls, config: t.Mapping[str, t.Any]) -> SMTPTransport:
+        """Read ``MAIL_SERVER``, ``MAIL_PORT``, ``MAIL_USE_TLS``, ``MAIL_USE_SSL``,
+        ``MAIL_USERNAME``, ``MAIL_PASSWORD`` and ``MAIL_TIMEOUT``."""
+        use_ssl = bool(config.get("MAIL_USE_SSL", False))
+        return cls(
+            host=str(config["MAIL_SERVER"]),
+            port=int(config.get("MAIL_PORT") or (465 if use_ssl else 25)),
+            use_tls=bool(config.get("MAIL_USE_TLS", False)),
+            use_ssl=use_ssl,
+            username=config.get("MAIL_USERNAME") or None,
+            password=config.get("MAIL_PASSWORD") or None,
+            timeout=float(config.get("MAIL_TIMEOUT", 10.0)),
+        )
+
+    @contextlib.contextmanager
+    def connect(self) -> t.Iterator[Connection]:
+        connection = _SMTPConnection(self)
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    def open_client(self) -> smtplib.SMTP:
+        """Open, secure and authenticate one SMTP session."""
+        try:
+            if self.use_ssl:
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
+            else:
+                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            if self.use_tls:
+                client.starttls(context=ssl.create_default_context())
+            if self.username and self.password:
+                client.login(self.username, self.password)
+        except smtplib.SMTPResponseException as exc:
+            raise _classify_reply(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryDeliveryError(f"cannot connect: {exc!r}") from None
+        return client
+
+
+class _SMTPConnection:
+    """One SMTP session, opened on first use and reopened after it breaks."""
+
+    def __init__(self, transport: SMTPTransport) -> None:
+        self._transport = transport
+        self._client: smtplib.SMTP | None = None
+
+    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        if self._client is None:
+            self._client = self._transport.open_client()
+        try:
+            self._client.sendmail(envelope_from, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise _classify_reply(code, reply) from None
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code >= 500:
+                self._reset()
+            raise _classify_reply(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # The session is in an unknown state: drop it, the next message reconnects.
+            self._drop()
+            raise TemporaryDeliveryError(f"connection lost: {exc!r}") from None
+
+    def _reset(self) -> None:
+        """Clear the transaction after a refusal so the session can carry the next message."""
+        try:
+            if self._client is not None:
+                self._client.rset()
+        except (OSError, smtplib.SMTPException):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._client.close()
+        self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(OSError, smtplib.SMTPException):
+                self._client.quit()
+        self._drop()
+
+
+def _classify_reply(
+    code: int, reply: bytes | str
+) -> TemporaryDeliveryError | PermanentDeliveryError:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+    if 400 <= code < 500:
+        return TemporaryDeliveryError(f"{code} {text}")
+    return PermanentDeliveryError(f"{code} {text}")
+
+
+def transport_from_config(config: t.Mapping[str, t.Any]) -> Transport:
+    """Return SMTP when ``MAIL_SERVER`` is set, the development mailbox otherwise."""
+    if config.get("MAIL_SERVER"):
+        return SMTPTransport.from_config(config)
+    return DevMailboxTransport()

@@ -1,0 +1,87 @@
+"""Password hashing (argon2id), the password policy, and rehashing on login."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import argon2
+from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+
+from .errors import PasswordRejected
+
+#: zxcvbn's cost grows with length; past this many characters a password is long enough that
+#: only its start tells whether it is a pattern (``aaaa...``, a phrase from a list).
+_STRENGTH_CHECK_CHARS = 100
+
+
+def normalise_password(password: str) -> str:
+    """Return the NFKC form NIST SP 800-63B advises hashing, so equivalent input verifies."""
+    return unicodedata.normalize("NFKC", password)
+
+
+class Passwords:
+    """Hash, verify and judge passwords with one set of argon2id parameters."""
+
+    def __init__(
+        self,
+        *,
+        time_cost: int,
+        memory_cost: int,
+        parallelism: int,
+        min_length: int,
+        max_bytes: int,
+        min_score: int,
+    ) -> None:
+        self._hasher = argon2.PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_cost,
+            parallelism=parallelism,
+            type=argon2.Type.ID,
+        )
+        self.min_length = min_length
+        self.max_bytes = max_bytes
+        self.min_score = min_score
+        # Verified against when an address has no account, so that path costs a real hash.
+        self._dummy_hash = self._hasher.hash("flask-mailproof: no such account")
+
+    def check_policy(self, password: str, *, user_inputs: tuple[str, ...] = ()) -> None:
+        """Refuse a new password that is too short, too long, or easy to guess.
+
+        :raises PasswordRejected: with the reason to show next to the field.
+        """
+        if len(password.encode("utf-8", "surrogatepass")) > self.max_bytes:
+            raise PasswordRejected(f"Use at most {self.max_bytes} bytes.")
+        password = normalise_password(password)
+        if len(password) < self.min_length:
+            raise PasswordRejected(f"Use at least {self.min_length} characters.")
+        result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=list(user_inputs))
+        if result["score"] < self.min_score:
+            feedback = result["feedback"]
+            reason = feedback.get("warning") or "This password is too easy to guess."
+            suggestions = " ".join(feedback.get("suggestions") or ())
+            raise PasswordRejected(f"{reason.rstrip('.')}. {suggestions}".strip())
+
+    def hash(self, password: str) -> str:
+        """Return the argon2id hash of the normalised password."""
+        return self._hasher.hash(normalise_password(password))
+
+    def verify(self, password_hash: str | None, password: str) -> bool:
+        """Tell whether ``password`` matches; with no hash, spend the same time and say no."""
+        if len(password.encode("utf-8", "surrogatepass")) > self.max_bytes:
+            return False
+        candidate = normalise_password(password)
+        try:
+            if password_hash is None:
+                self._hasher.verify(self._dummy_hash, candidate)
+                return False
+            return self._hasher.verify(password_hash, candidate)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Tell whether a stored hash was made with other parameters than today's."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True

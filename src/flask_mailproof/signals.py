@@ -1,0 +1,26 @@
+"""Signals sent by the flows, all in one blinker namespace.
+
+Every signal is sent with the Flask application as sender; the keyword arguments are listed
+with each. Connect with ``user_registered.connect_via(app)`` or ``.connect(func)``.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A new account was created. ``user``.
+user_registered = _signals.signal("user-registered")
+
+#: A confirmation mail was written to the outbox. ``user``.
+confirmation_sent = _signals.signal("confirmation-sent")
+
+#: A user proved their address by clicking a confirmation link. ``user``.
+email_confirmed = _signals.signal("email-confirmed")
+
+#: A user logged in with their password. ``user``.
+user_logged_in = _signals.signal("user-logged-in")
+
+#: An account that never confirmed was deleted by ``purge-unconfirmed``. ``email``, ``user_id``.
+unconfirmed_user_purged = _signals.signal("unconfirmed-user-purged")

@@ -1,0 +1,1 @@
+"""The HTML side: forms, views and the ``confirmed_required`` gate."""

@@ -1,0 +1,71 @@
+"""Registration, login, logout and the profile page."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected
+from ..flows.login import authenticate
+from ..flows.registration import register_user
+from ..state import current_state
+from .blueprint import bp
+from .forms import ButtonForm, LoginForm, RegisterForm
+from .gating import confirmed_required
+from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register() -> Response:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            register_user(form.email.data, form.password.data)
+        except (InvalidAddress, PasswordRejected) as error:
+            show_flow_error(form, error)
+        else:
+            # The same answer whether or not the address had an account: nobody is logged in.
+            flash("Check your inbox: we sent you a link to confirm your address.", "info")
+            return redirect(url_for("mailproof.unconfirmed"))
+    status = FORM_ERROR_STATUS if form.is_submitted() else 200
+    return page("register.html", status, form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response:
+    form = LoginForm()
+    next_url = request.args.get("next")
+    if form.validate_on_submit():
+        try:
+            user = authenticate(form.email.data, form.password.data)
+        except InvalidCredentials:
+            add_field_error(form.password, "Wrong address or password.")
+        else:
+            # A fresh session at login: nothing planted in the cookie before survives it.
+            session.clear()
+            login_user(user, remember=form.remember.data)
+            if is_safe_next(next_url):
+                return redirect(next_url)  # type: ignore[arg-type]
+            return redirect(url_for(current_state().settings.post_login_endpoint))
+    status = FORM_ERROR_STATUS if form.is_submitted() else 200
+    return page(
+        "login.html", status, form=form, next_url=next_url if is_safe_next(next_url) else None
+    )
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Response:
+    form = ButtonForm()
+    if not form.validate_on_submit():
+        return page("error.html", 400, title="Logging out failed", message="Please try again.")
+    logout_user()
+    session.clear()
+    flash("You are logged out.", "info")
+    return redirect(current_state().settings.post_logout_url)
+
+
+@bp.route("/profile")
+@confirmed_required
+def profile() -> Response:
+    return page("profile.html", user=current_user)

@@ -1,0 +1,16 @@
+"""The blueprint every HTML view of the extension is registered on."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint, current_app
+
+#: Named ``mailproof``; its templates live in the package's ``templates/mailproof``.
+bp = Blueprint("mailproof", "flask_mailproof", template_folder="templates")
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, t.Any]:
+    # Pages link to optional flows (reset, email change) only where the app serves them.
+    return {"mailproof_has": lambda endpoint: endpoint in current_app.view_functions}

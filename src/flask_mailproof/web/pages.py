@@ -1,0 +1,48 @@
+"""What the views share: rendering with a status, safe redirects, flow errors on fields."""
+
+from __future__ import annotations
+
+import typing as t
+from urllib.parse import urlsplit
+
+from flask import render_template
+from werkzeug.wrappers import Response
+
+from ..errors import InvalidAddress, PasswordRejected
+
+#: Status of a form re-rendered with errors: the request was understood but not acceptable.
+FORM_ERROR_STATUS = 422
+
+
+def page(template: str, status: int = 200, **context: t.Any) -> Response:
+    """Render ``mailproof/<template>`` with ``status``."""
+    return Response(
+        render_template(f"mailproof/{template}", **context),
+        status=status,
+        mimetype="text/html",
+    )
+
+
+def add_field_error(field: t.Any, message: str) -> None:
+    """Show ``message`` next to ``field`` (WTForms keeps errors as a list or tuple)."""
+    field.errors = [*field.errors, message]
+
+
+def show_flow_error(form: t.Any, error: InvalidAddress | PasswordRejected) -> None:
+    """Put a flow's refusal of a value next to the field it came from."""
+    field = form.email if isinstance(error, InvalidAddress) else form.password
+    add_field_error(field, error.reason)
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Tell whether ``target`` is a same-site path we may redirect to after login.
+
+    Browsers read ``/\\evil``, ``\\\\evil`` and ``//evil`` as other hosts and drop tabs and
+    line breaks inside URLs, so anything but a plain absolute path is refused.
+    """
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return False
+    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc

@@ -1,0 +1,206 @@
+"""Fixtures shared by every test: the app on a clean database, clients, mail, factories."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import os
+import re
+import typing as t
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from demo import create_app
+from demo.models import db, models
+from flask_mailproof.addresses import address_key, parse_address
+from flask_mailproof.clock import utcnow
+from flask_mailproof.state import current_state
+
+#: The base URL every mailed link must start with in tests.
+BASE_URL = "https://mailproof.test"
+#: A password that passes the policy.
+PASSWORD = "correct horse battery staple"
+
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+_LINK = re.compile(r"https?://[^\s<>\"']+")
+
+
+def database_url(tmp_path: t.Any) -> str:
+    """Return ``TEST_DATABASE_URL`` (CI's PostgreSQL or MariaDB) or a fresh SQLite file."""
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def test_config(tmp_path: t.Any) -> dict[str, t.Any]:
+    """Return the configuration every test app starts from."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "MAILPROOF_BASE_URL": BASE_URL,
+        "MAILPROOF_DELIVERY": "external",
+        "MAILPROOF_DEV_MAILBOX": True,
+        # Cheaper than production's argon2id, so the suite stays fast; the defaults have a test.
+        "MAILPROOF_ARGON2_MEMORY_COST": 1024,
+        "MAILPROOF_ARGON2_TIME_COST": 1,
+        "MAIL_SERVER": None,
+    }
+
+
+@pytest.fixture
+def config(tmp_path: t.Any) -> dict[str, t.Any]:
+    """The test app's configuration; tests change it before asking for ``app``."""
+    return test_config(tmp_path)
+
+
+@pytest.fixture
+def app(config: dict[str, t.Any]) -> t.Iterator[Flask]:
+    """The demo app on a clean schema."""
+    application = create_app(config)
+    with application.app_context():
+        db.drop_all()
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def csrf_token(response: TestResponse) -> str:
+    """Return the CSRF token of the first form in ``response``."""
+    match = _CSRF.search(response.get_data(as_text=True))
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def submit(
+    client: FlaskClient, url: str, data: dict[str, t.Any] | None = None, **kwargs: t.Any
+) -> TestResponse:
+    """GET the page at ``url`` for its CSRF token, then POST ``data`` to it, as a browser would."""
+    page = client.get(url)
+    return client.post(url, data={"csrf_token": csrf_token(page), **(data or {})}, **kwargs)
+
+
+@dataclasses.dataclass
+class Mail:
+    """A mail from the outbox, parsed."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: email.message.EmailMessage
+    kind: str
+    status: str
+
+    @property
+    def links(self) -> list[str]:
+        return list(dict.fromkeys(_LINK.findall(self.text)))
+
+    def link(self, path_prefix: str) -> str:
+        """Return the path (and query) of the one link whose path starts with ``path_prefix``."""
+        found = [u for u in self.links if urlsplit(u).path.startswith(path_prefix)]
+        assert len(found) == 1, f"expected one {path_prefix} link, got {self.links}"
+        parts = urlsplit(found[0])
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def parse_mail(raw: str, kind: str = "", status: str = "") -> Mail:
+    message = email.message_from_string(raw, policy=email.policy.default)
+    assert isinstance(message, email.message.EmailMessage)
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    return Mail(
+        to=str(message["To"]),
+        subject=str(message["Subject"]),
+        text=text.get_content() if text is not None else "",
+        html=html.get_content() if html is not None else "",
+        headers=message,
+        kind=kind,
+        status=status,
+    )
+
+
+@pytest.fixture
+def outbox(app: Flask) -> t.Callable[..., list[Mail]]:
+    """Return a function listing the outbox's mails, oldest first, optionally for one address."""
+
+    def read(to: str | None = None) -> list[Mail]:
+        with app.app_context():
+            query = select(models.outbox).order_by(models.outbox.id)
+            rows = db.session.scalars(query).all()
+            mails = [parse_mail(r.raw, r.kind, r.status) for r in rows]
+        return [m for m in mails if to is None or m.to == to]
+
+    return read
+
+
+@pytest.fixture
+def make_user(app: Flask) -> t.Callable[..., t.Any]:
+    """Return a factory creating an account directly (no mail): ``make_user(email, ...)``."""
+    counter = iter(range(1, 1_000_000))
+
+    def make(
+        email_address: str | None = None,
+        *,
+        password: str = PASSWORD,
+        confirmed: bool = True,
+        **columns: t.Any,
+    ) -> t.Any:
+        with app.app_context():
+            address = parse_address(email_address or f"user{next(counter)}@example.com")
+            now = utcnow()
+            user = models.user(
+                email=address.email,
+                email_key=address.key,
+                password_hash=current_state().passwords.hash(password),
+                registered_at=columns.pop("registered_at", now),
+                confirmed_at=now if confirmed else None,
+                **columns,
+            )
+            db.session.add(user)
+            db.session.commit()
+            db.session.refresh(user)
+            db.session.expunge(user)
+            return user
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient) -> t.Callable[..., TestResponse]:
+    """Return a function logging ``client`` in through the login form."""
+
+    def log_in(email_address: str, password: str = PASSWORD, **extra: t.Any) -> TestResponse:
+        response = submit(client, "/login", {"email": email_address, "password": password, **extra})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return log_in
+
+
+@pytest.fixture
+def get_user(app: Flask) -> t.Callable[[str], t.Any]:
+    """Return a function that loads the account with an address, detached and fresh."""
+
+    def load(email_address: str) -> t.Any:
+        with app.app_context():
+            user = db.session.scalars(
+                select(models.user).where(models.user.email_key == address_key(email_address))
+            ).first()
+            if user is not None:
+                db.session.expunge(user)
+            return user
+
+    return load
