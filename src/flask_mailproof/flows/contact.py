@@ -213,8 +213,8 @@ def check_contact_token(token: str) -> ContactMessageMixin:
 def verify_contact_message(token: str) -> ContactMessageMixin:
     """Release the message a token names: exactly once, however many clicks race.
 
-    The conditional update from ``pending`` is the lock: of two concurrent requests, one
-    changes the row and the other changes nothing and is told the message arrived already.
+    The conditional update from ``pending`` decides: of two concurrent requests, one changes
+    the row and the other changes nothing and is told the message arrived already.
 
     :raises TokenInvalid, TokenExpired, TokenUsed: see :func:`check_contact_token`.
     """
@@ -222,6 +222,9 @@ def verify_contact_message(token: str) -> ContactMessageMixin:
     row = check_contact_token(token)
     model = state.models.contact_message
     now = utcnow()
+    # Queue racing requests on the row's primary-key lock first: left to itself, MariaDB may
+    # lock the status index entry before the row and deadlock two clicks.
+    state.db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
     result = state.db.session.execute(
         update(model)
         .where(model.id == row.id, model.status == PENDING)
@@ -271,7 +274,7 @@ def count_contact_messages() -> ContactCounts:
     state = current_state()
     model = state.models.contact_message
     counted = select(model.status, func.count()).group_by(model.status)
-    by_status: dict[str, int] = dict(state.db.session.execute(counted).tuples().all())
+    by_status: dict[str, int] = dict(state.db.session.execute(counted).all())
     live_since = utcnow() - dt.timedelta(seconds=state.settings.contact_max_age)
     expired = state.db.session.scalar(
         select(func.count()).where(model.status == PENDING, model.created_at <= live_since)
