@@ -287,6 +287,21 @@ def test_contact_token_does_not_confirm_an_account(client, outbox, make_user):
     assert client.get(f"/confirm/{token}").status_code == 404
 
 
+def test_each_pending_message_has_its_own_link(client, outbox, stored):
+    send(client, message="first")
+    send(client, message="second")
+    first_link, second_link = (m.link("/contact/verify/") for m in outbox())
+
+    submit(client, second_link)
+
+    assert first_link != second_link
+    assert [(r.message, r.status) for r in stored()] == [
+        ("first", "pending"),
+        ("second", "delivered"),
+    ]
+    assert "second" in owner_mails(outbox)[0].text
+
+
 def test_junk_token_is_refused(client):
     assert client.get("/contact/verify/not-a-token").status_code == 404
 
