@@ -27,6 +27,8 @@ DEFAULTS: dict[str, t.Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "MAIL_DEFAULT_SENDER": "Flask-Mailproof demo <no-reply@localhost>",
+    # Verified contact messages land here; in development, in the mailbox at /_mail.
+    "MAILPROOF_CONTACT_RECIPIENT": "owner@localhost",
 }
 
 

@@ -10,12 +10,14 @@ from .errors import TokenExpired as TokenExpired
 from .errors import TokenInvalid as TokenInvalid
 from .errors import TokenSuperseded as TokenSuperseded
 from .extension import Mailproof as Mailproof
+from .models import ContactMessageMixin as ContactMessageMixin
 from .models import Models as Models
 from .models import OutboxMixin as OutboxMixin
 from .models import UserMixin as UserMixin
 from .models import define_models as define_models
 from .settings import Settings as Settings
 from .signals import confirmation_sent as confirmation_sent
+from .signals import contact_verified as contact_verified
 from .signals import email_confirmed as email_confirmed
 from .signals import unconfirmed_user_purged as unconfirmed_user_purged
 from .signals import user_logged_in as user_logged_in

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from .contact_cli import contact_cli
 from .errors import InvalidAddress, PasswordRejected
 from .flows.administration import create_admin, list_users, purge_unconfirmed
 from .flows.statistics import confirmation_stats
@@ -13,6 +14,9 @@ from .flows.statistics import confirmation_stats
 @click.group("mailproof")
 def mailproof_cli() -> None:
     """Manage accounts and mail of Flask-Mailproof."""
+
+
+mailproof_cli.add_command(contact_cli)
 
 
 @mailproof_cli.command("create-admin")

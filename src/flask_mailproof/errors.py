@@ -82,6 +82,19 @@ class InvalidAddress(MailproofError):
         self.reason = reason
 
 
+class InvalidContactField(MailproofError):
+    """A contact form's name or message is empty, too long, or holds control characters.
+
+    :param field: ``"name"`` or ``"message"``.
+    :param reason: a sentence to show next to that field.
+    """
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
 class HeaderInjection(MailproofError):
     """A value meant for a mail header holds a line break or another control character."""
 

@@ -93,12 +93,55 @@ class OutboxMixin:
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+#: Longest name a contact message keeps, in characters; longer is refused, never cut.
+CONTACT_NAME_MAX_LENGTH = 100
+#: Longest contact message, in characters (line breaks count one); longer is refused.
+CONTACT_MESSAGE_MAX_LENGTH = 5000
+
+
+class ContactMessageMixin:
+    """A message sent through the contact form, held until its sender proves the address.
+
+    ``status`` goes ``pending`` (waiting for the sender's click) -> ``verified`` (proven, kept
+    here, announced by ``contact_verified``) -> ``delivered`` (also mailed to
+    ``MAILPROOF_CONTACT_RECIPIENT``). Pending messages never verified are purged.
+    """
+
+    __tablename__ = "mailproof_contact_messages"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[t.Any, ...]:
+        return (
+            # The pending cap counts one address's live pending messages.
+            Index("ix_mailproof_contact_messages_address", "email_key", "status", "created_at"),
+            # Purge and listings walk by status and age.
+            Index("ix_mailproof_contact_messages_status", "status", "created_at"),
+        )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(CONTACT_NAME_MAX_LENGTH))
+    #: The sender's address, validated like a registration's; the owner's reply goes there.
+    email: Mapped[str] = mapped_column(String(254))
+    #: Case-folded NFKC form of :attr:`email`, for the per-address pending cap.
+    email_key: Mapped[str] = mapped_column(String(EMAIL_KEY_LENGTH))
+    message: Mapped[str] = mapped_column(Text)
+    #: ``pending``, ``verified`` or ``delivered``.
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the mail to ``MAILPROOF_CONTACT_RECIPIENT`` was written to the outbox.
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: The logged-in account that sent it, if any (no foreign key: the user table is the app's).
+    user_id: Mapped[int | None] = mapped_column(Integer)
+
+
 @dataclasses.dataclass(frozen=True)
 class Models:
     """The model classes the extension works with."""
 
     user: type[UserMixin]
     outbox: type[OutboxMixin]
+    contact_message: type[ContactMessageMixin]
 
 
 def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) -> Models:
@@ -112,10 +155,13 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
     class OutboxMessage(base, OutboxMixin):
         pass
 
+    class ContactMessage(base, ContactMessageMixin):
+        pass
+
     if user_model is None:
 
         class User(base, UserMixin):
             __tablename__ = "users"
 
         user_model = User
-    return Models(user=user_model, outbox=OutboxMessage)
+    return Models(user=user_model, outbox=OutboxMessage, contact_message=ContactMessage)

@@ -28,8 +28,17 @@ class Settings:
     email_change_max_age: int = 86400
     #: Seconds a contact-verification link lives.
     contact_max_age: int = 900
-    #: Where verified contact messages are delivered.
+    #: Where verified contact messages are delivered (a bare address). Without one, verified
+    #: messages are only kept in the database and announced by the ``contact_verified`` signal.
     contact_recipient: str | None = None
+    #: Contact messages from one address that may wait for verification at once; beyond it the
+    #: form asks the sender to verify the earlier ones first. Expired links do not count.
+    contact_max_pending: int = 3
+    #: Deliver a logged-in, confirmed user's message sent from their own address at once: that
+    #: address is proven already.
+    contact_skip_confirmed: bool = True
+    #: Days after which ``flask mailproof contact purge`` deletes messages never verified.
+    contact_purge_days: int = 7
     #: Serve the development mailbox at ``/_mail``; ``None`` means "only in debug".
     dev_mailbox: bool | None = None
     #: Seconds before a second confirmation mail can go to one address.
@@ -104,6 +113,13 @@ class Settings:
                 )
         if self.delivery not in ("thread", "celery", "external"):
             raise ConfigurationError("MAILPROOF_DELIVERY must be 'thread', 'celery' or 'external'.")
+        if self.contact_recipient is not None and (
+            "@" not in self.contact_recipient
+            or any(c.isspace() or not c.isprintable() for c in self.contact_recipient)
+        ):
+            raise ConfigurationError(
+                "MAILPROOF_CONTACT_RECIPIENT must be one bare address, like owner@example.com."
+            )
         if self.password_min_length < 8:
             raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
 

@@ -24,3 +24,9 @@ user_logged_in = _signals.signal("user-logged-in")
 
 #: An account that never confirmed was deleted by ``purge-unconfirmed``. ``email``, ``user_id``.
 unconfirmed_user_purged = _signals.signal("unconfirmed-user-purged")
+
+#: A contact message was proven by its sender (or came from a confirmed user's own address).
+#: ``contact_message``: the stored row; its ``status`` is ``delivered`` when it was also mailed
+#: to ``MAILPROOF_CONTACT_RECIPIENT``, else ``verified``. Connect to route it elsewhere (a
+#: ticket system, a chat channel); sent after the commit.
+contact_verified = _signals.signal("contact-verified")

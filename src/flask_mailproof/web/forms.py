@@ -5,10 +5,13 @@ from __future__ import annotations
 import typing as t
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, Field, PasswordField
+from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from ..addresses import MAX_ADDRESS_LENGTH
+from ..errors import InvalidContactField
+from ..flows.contact import clean_contact_text
+from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH
 from ..state import current_state
 
 
@@ -70,3 +73,31 @@ class EmailForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form with nothing but its CSRF token: the button behind every mailed link."""
+
+
+def _contact_text(name: str, max_length: int) -> t.Callable[[FlaskForm, Field], None]:
+    # The flow's own rule, so every error shows at once; no ``maxlength`` attribute, because
+    # browsers cut pasted text at it silently, and a cut message says what nobody wrote.
+    def check(form: FlaskForm, field: Field) -> None:
+        try:
+            clean_contact_text(name, field.data or "", max_length)
+        except InvalidContactField as error:
+            raise ValidationError(error.reason) from None
+
+    return check
+
+
+class ContactForm(FlaskForm):
+    """The contact form: who writes, from which address, and what."""
+
+    name = StringField(
+        "Your name",
+        validators=[_contact_text("name", CONTACT_NAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "name"},
+    )
+    email = _email_field("Your email address")
+    message = TextAreaField(
+        "Message",
+        validators=[_contact_text("message", CONTACT_MESSAGE_MAX_LENGTH)],
+        render_kw={"rows": 8},
+    )

@@ -1,0 +1,332 @@
+"""Contact messages: held until their sender proves the address, then released once.
+
+Anyone can type a stranger's address into a contact form, so the mail asking to verify says
+nothing of what was typed (no name, no message), and only the click on its page's button lets
+the message reach the site.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import re
+import typing as t
+
+from sqlalchemy import delete, func, select, update
+
+from ..addresses import Address, parse_address
+from ..clock import utcnow
+from ..errors import InvalidContactField, RateLimited, TokenExpired, TokenInvalid, TokenUsed
+from ..links import describe_duration, external_url
+from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH, ContactMessageMixin
+from ..signals import contact_verified
+from ..state import current_state
+from ..tokens import Purpose, digest, same
+
+log = logging.getLogger("flask_mailproof.contact")
+
+PENDING = "pending"
+VERIFIED = "verified"
+DELIVERED = "delivered"
+
+# Control characters but tab and line feed (CR is folded into LF first): PostgreSQL refuses
+# NUL, and escape sequences would reach the terminal of whoever lists messages.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+_EMPTY_REASONS = {"name": "Enter your name.", "message": "Write your message."}
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactSubmission:
+    """What became of a submitted message."""
+
+    contact_message: ContactMessageMixin
+    #: ``True``: it waits for its sender's click; ``False``: it was released at once.
+    held: bool
+
+
+def clean_contact_text(field: str, value: str, max_length: int) -> str:
+    """Return ``value`` with line breaks as ``\\n`` and outer blanks stripped, or refuse it.
+
+    Over ``max_length`` characters is refused, never cut: a truncated message says something
+    its sender did not write.
+
+    :raises InvalidContactField: empty, too long, or holding control characters.
+    """
+    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise InvalidContactField(field, _EMPTY_REASONS.get(field, "Fill this in."))
+    if len(text) > max_length:
+        raise InvalidContactField(
+            field, f"Use at most {max_length:,} characters; this has {len(text):,}."
+        )
+    if _CONTROL_CHARS.search(text):
+        raise InvalidContactField(field, "This contains control characters; remove them.")
+    return text
+
+
+def contact_token(contact_message: ContactMessageMixin) -> str:
+    """Return the token that releases ``contact_message``, and no other.
+
+    The digest of the address and creation time means a row that reuses a purged message's id
+    is not released by the old link.
+    """
+    return current_state().tokens.issue(
+        Purpose.CONTACT, {"m": contact_message.id, "d": _binding(contact_message)}
+    )
+
+
+def _binding(contact_message: ContactMessageMixin) -> str:
+    # Whole seconds: a backend that drops microseconds must not break every link.
+    created = contact_message.created_at.replace(microsecond=0).isoformat()
+    return digest(contact_message.email_key, created)
+
+
+def submit_contact_message(
+    name: str, email: str, message: str, user: t.Any = None
+) -> ContactSubmission:
+    """Store a message and mail its sender a link to release it.
+
+    A confirmed ``user`` writing from their own address skips the round trip (when
+    ``MAILPROOF_CONTACT_SKIP_CONFIRMED``): that address is proven already.
+
+    :raises InvalidContactField: the name or message is empty, too long or has control chars.
+    :raises InvalidAddress: ``email`` is not an address we send mail to.
+    :raises RateLimited: the address has as many messages waiting as allowed; ``retry_after``
+        is when the oldest of them expires.
+    """
+    state = current_state()
+    name = clean_contact_text("name", name, CONTACT_NAME_MAX_LENGTH)
+    message = clean_contact_text("message", message, CONTACT_MESSAGE_MAX_LENGTH)
+    address = parse_address(email, check_deliverability=state.settings.check_deliverability)
+    now = utcnow()
+    model: t.Any = state.models.contact_message
+    row: ContactMessageMixin = model(
+        name=name,
+        email=address.email,
+        email_key=address.key,
+        message=message,
+        status=PENDING,
+        created_at=now,
+        user_id=getattr(user, "id", None),
+    )
+    if _address_proven(user, address):
+        row.status, row.verified_at = VERIFIED, now
+        state.db.session.add(row)
+        state.db.session.flush()
+        return ContactSubmission(_release(row, now), held=False)
+    _check_pending_cap(address.key, now)
+    state.db.session.add(row)
+    state.db.session.flush()
+    _queue_verification_mail(row)
+    state.db.session.commit()
+    log.info("contact message %s held until its sender verifies", row.id)
+    return ContactSubmission(row, held=True)
+
+
+def _address_proven(user: t.Any, address: Address) -> bool:
+    if user is None or not current_state().settings.contact_skip_confirmed:
+        return False
+    return user.confirmed_at is not None and user.email_key == address.key
+
+
+def _check_pending_cap(email_key: str, now: dt.datetime) -> None:
+    """Refuse a message while the address has the most live pending messages allowed.
+
+    Only messages whose link still works count: an expired one can never be released, and
+    must not lock its sender out until the purge.
+    """
+    state = current_state()
+    model = state.models.contact_message
+    max_age = dt.timedelta(seconds=state.settings.contact_max_age)
+    limit = state.settings.contact_max_pending
+    query = (
+        select(model.created_at)
+        .where(
+            model.email_key == email_key, model.status == PENDING, model.created_at > now - max_age
+        )
+        .order_by(model.created_at.desc())
+        .limit(limit)
+    )
+    live = list(state.db.session.scalars(query))
+    if len(live) < limit:
+        return
+    # A slot frees up when the oldest of the newest ``limit`` links expires.
+    frees_at = live[-1] + max_age
+    raise RateLimited(max(1, int((frees_at - now).total_seconds() + 0.999)))
+
+
+def _queue_verification_mail(row: ContactMessageMixin) -> None:
+    state = current_state()
+    state.outbox.queue(
+        row.email,
+        "contact_verify",
+        {
+            # Nothing the sender typed: the address may be a stranger's.
+            "link": external_url("mailproof.contact_verify", token=contact_token(row)),
+            "form_link": external_url("mailproof.contact"),
+            "expires_in": describe_duration(state.settings.contact_max_age),
+        },
+    )
+
+
+def _message_named_by(payload: dict[str, t.Any] | None) -> ContactMessageMixin | None:
+    if payload is None:
+        return None
+    message_id = payload.get("m")
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        return None
+    state = current_state()
+    row = t.cast(
+        "ContactMessageMixin | None", state.db.session.get(state.models.contact_message, message_id)
+    )
+    if row is None or not same(payload.get("d"), _binding(row)):
+        return None
+    return row
+
+
+def check_contact_token(token: str) -> ContactMessageMixin:
+    """Return the pending message a token releases, changing nothing (for the GET page).
+
+    :raises TokenExpired: the link's time is up; the message stays unreleased.
+    :raises TokenUsed: the message was released already (even if the link has expired since).
+    :raises TokenInvalid: junk, another purpose, or no such message (purged, or another one).
+    """
+    state = current_state()
+    try:
+        payload = state.tokens.read(Purpose.CONTACT, token, state.settings.contact_max_age)
+    except TokenExpired as expired:
+        released = _message_named_by(expired.payload)
+        if released is not None and released.status != PENDING:
+            raise TokenUsed() from None
+        raise
+    row = _message_named_by(payload)
+    if row is None:
+        log.info("contact token refused: no such message")
+        raise TokenInvalid("no such message")
+    if row.status != PENDING:
+        raise TokenUsed()
+    return row
+
+
+def verify_contact_message(token: str) -> ContactMessageMixin:
+    """Release the message a token names: exactly once, however many clicks race.
+
+    The conditional update from ``pending`` decides: of two concurrent requests, one changes
+    the row and the other changes nothing and is told the message arrived already.
+
+    :raises TokenInvalid, TokenExpired, TokenUsed: see :func:`check_contact_token`.
+    """
+    state = current_state()
+    row = check_contact_token(token)
+    model = state.models.contact_message
+    now = utcnow()
+    # Queue racing requests on the row's primary-key lock first: left to itself, MariaDB may
+    # lock the status index entry before the row and deadlock two clicks.
+    state.db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
+    result = state.db.session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == PENDING)
+        .values(status=VERIFIED, verified_at=now)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        state.db.session.rollback()
+        raise TokenUsed()
+    state.db.session.refresh(row)
+    return _release(row, now)
+
+
+def _release(row: ContactMessageMixin, now: dt.datetime) -> ContactMessageMixin:
+    """Mail a verified message to the site's recipient, commit, and announce it."""
+    state = current_state()
+    recipient = state.settings.contact_recipient
+    if recipient is None:
+        log.warning(
+            "contact message %s verified; MAILPROOF_CONTACT_RECIPIENT is not set, so it is only "
+            "kept in the database and announced by the contact_verified signal",
+            row.id,
+        )
+    else:
+        state.outbox.queue(
+            recipient, "contact_delivery", {"contact_message": row}, reply_to=row.email
+        )
+        row.status, row.delivered_at = DELIVERED, now
+    state.db.session.commit()
+    log.info("contact message %s released (%s)", row.id, row.status)
+    contact_verified.send(state.app, contact_message=row)
+    return row
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactCounts:
+    """How many contact messages are in each state."""
+
+    pending: int
+    #: Of :attr:`pending`, those whose link has expired: they wait for the purge only.
+    pending_expired: int
+    verified: int
+    delivered: int
+
+
+def count_contact_messages() -> ContactCounts:
+    """Count the stored contact messages by status."""
+    state = current_state()
+    model = state.models.contact_message
+    counted = select(model.status, func.count()).group_by(model.status)
+    by_status: dict[str, int] = dict(state.db.session.execute(counted).all())
+    live_since = utcnow() - dt.timedelta(seconds=state.settings.contact_max_age)
+    expired = state.db.session.scalar(
+        select(func.count()).where(model.status == PENDING, model.created_at <= live_since)
+    )
+    return ContactCounts(
+        pending=by_status.get(PENDING, 0),
+        pending_expired=expired or 0,
+        verified=by_status.get(VERIFIED, 0),
+        delivered=by_status.get(DELIVERED, 0),
+    )
+
+
+def list_contact_messages(
+    limit: int | None = None, status: str | None = None
+) -> list[ContactMessageMixin]:
+    """Return contact messages, newest first, optionally of one ``status``."""
+    state = current_state()
+    model = state.models.contact_message
+    query = select(model).order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(model.status == status)
+    return list(state.db.session.scalars(query))
+
+
+@dataclasses.dataclass(frozen=True)
+class PurgedContactMessage:
+    id: int
+    email: str
+    created_at: dt.datetime
+
+
+def purge_contact_messages(
+    older_than_days: int | None = None, *, dry_run: bool = False
+) -> list[PurgedContactMessage]:
+    """Delete messages never verified and written more than ``older_than_days`` ago.
+
+    :param older_than_days: defaults to ``MAILPROOF_CONTACT_PURGE_DAYS``.
+    """
+    state = current_state()
+    days = state.settings.contact_purge_days if older_than_days is None else older_than_days
+    if days < 0:
+        raise ValueError("older_than_days must not be negative")
+    model = state.models.contact_message
+    stale = (model.status == PENDING, model.created_at < utcnow() - dt.timedelta(days=days))
+    rows = state.db.session.scalars(select(model).where(*stale).order_by(model.id))
+    purged = [PurgedContactMessage(r.id, r.email, r.created_at) for r in rows]
+    if dry_run or not purged:
+        return purged
+    # The same condition again: a message released meanwhile is not deleted.
+    state.db.session.execute(
+        delete(model).where(*stale), execution_options={"synchronize_session": False}
+    )
+    state.db.session.commit()
+    log.info("purged %d never-verified contact message(s)", len(purged))
+    return purged
