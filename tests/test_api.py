@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -244,3 +245,12 @@ def test_openapi_document_is_valid_3_1_and_lists_every_endpoint(client):
         "/api/resend",
         "/api/csrf",
     } <= paths
+
+
+def test_docs_api_reference_is_current(app):
+    result = app.test_cli_runner().invoke(args=["mailproof", "api-reference"])
+
+    assert result.exit_code == 0, result.output
+    assert Path("docs/api.md").read_text() == result.output, (
+        "docs/api.md is stale: run `flask --app demo mailproof api-reference > docs/api.md`"
+    )

@@ -11,6 +11,9 @@ from spectree import SpecTree
 
 from ..errors import (
     AlreadyConfirmed,
+    CodeExhausted,
+    CodeExpired,
+    CodeInvalid,
     HeaderInjection,
     InvalidAddress,
     InvalidCredentials,
@@ -94,6 +97,9 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     TokenSuperseded: (410, "token_superseded", "A newer link was sent; use the latest mail."),
     TokenInvalid: (400, "token_invalid", "This link does not work."),
     AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
+    CodeInvalid: (400, "code_invalid", "This code is not right."),
+    CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
+    CodeExhausted: (410, "code_exhausted", "Too many wrong tries; ask for a new code."),
     HeaderInjection: (400, "invalid_header_value", "A value holds a line break."),
 }
 
