@@ -11,6 +11,7 @@ from flask import Flask
 from flask_migrate import Migrate
 
 from flask_mailproof import Mailproof
+from flask_mailproof.api import MailproofAPI
 
 from .config import load_config
 from .models import db, models
@@ -18,6 +19,7 @@ from .views import site
 
 migrate = Migrate()
 mailproof = Mailproof(db=db, models=models)
+api = MailproofAPI()
 
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
@@ -27,5 +29,6 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
     mailproof.init_app(app)
+    api.init_app(app)
     app.register_blueprint(site)
     return app

@@ -53,9 +53,10 @@ def test_config(tmp_path: t.Any) -> dict[str, t.Any]:
 
 
 @pytest.fixture
-def config(tmp_path: t.Any) -> dict[str, t.Any]:
-    """The test app's configuration; tests change it before asking for ``app``."""
-    return test_config(tmp_path)
+def config(tmp_path: t.Any, request: pytest.FixtureRequest) -> dict[str, t.Any]:
+    """The test app's configuration; override in a module, or per test with
+    ``@pytest.mark.parametrize("config", [{...}], indirect=True)``."""
+    return {**test_config(tmp_path), **getattr(request, "param", {})}
 
 
 @pytest.fixture

@@ -41,6 +41,22 @@ class TokenUsed(TokenError):
     """The token did its job already (a reset done, a message released)."""
 
 
+class CodeError(MailproofError):
+    """A verification code cannot be used."""
+
+
+class CodeInvalid(CodeError):
+    """Wrong code, no live code, or no such account: deliberately one answer for all three."""
+
+
+class CodeExpired(CodeError):
+    """The code's time is up; ask for a new one."""
+
+
+class CodeExhausted(CodeError):
+    """Too many wrong tries on this code; ask for a new one."""
+
+
 class AlreadyConfirmed(MailproofError):
     """The address this token confirms is confirmed already."""
 

@@ -7,17 +7,34 @@ never reach a mailed link (the Host-header poisoning behind many reset-link take
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from flask import current_app
 
 from .state import current_state
 
+#: The names ``MAILPROOF_FRONTEND_URLS`` uses for the pages a mailed link can open.
+FRONTEND_LINK_NAMES = {
+    "mailproof.confirm": "confirm",
+    "mailproof.reset_with_token": "reset",
+    "mailproof.confirm_email_change": "email_change",
+    "mailproof.revert_email_change": "email_revert",
+    "mailproof.verify_contact": "contact_verify",
+}
+
 
 def external_url(endpoint: str, **values: t.Any) -> str:
-    """Return the absolute URL of ``endpoint`` under the configured base URL."""
+    """Return the absolute URL of ``endpoint`` under the configured base URL.
+
+    Where ``MAILPROOF_FRONTEND_URLS`` names a front-end page for the link, that page's
+    pattern is used instead, with the token filled in.
+    """
     app = current_app
-    root = current_state().settings.link_root(debug=app.debug)
+    settings = current_state().settings
+    pattern = settings.frontend_urls.get(FRONTEND_LINK_NAMES.get(endpoint, ""))
+    if pattern is not None:
+        return pattern.replace("{token}", quote(str(values["token"]), safe=""))
+    root = settings.link_root(debug=app.debug)
     parts = urlsplit(root)
     adapter = app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
     return adapter.build(endpoint, values, force_external=True)

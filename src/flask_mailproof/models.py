@@ -12,7 +12,7 @@ import secrets
 import typing as t
 
 import flask_login
-from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy import DateTime, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
@@ -135,6 +135,28 @@ class ContactMessageMixin:
     user_id: Mapped[int | None] = mapped_column(Integer)
 
 
+class VerificationCodeMixin:
+    """A 6-digit code mailed with (or instead of) a link; stored only as a keyed hash.
+
+    One live code per account and purpose: a new one replaces the old.
+    """
+
+    __tablename__ = "mailproof_verification_code"
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[t.Any, ...]:
+        return (UniqueConstraint("user_id", "purpose", name="uq_mailproof_code_user_purpose"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    purpose: Mapped[str] = mapped_column(String(32))
+    #: HMAC-SHA256 of account, purpose and code under SECRET_KEY: a leaked table gives nothing
+    #: to brute-force offline without the key.
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Models:
     """The model classes the extension works with."""
@@ -142,6 +164,7 @@ class Models:
     user: type[UserMixin]
     outbox: type[OutboxMixin]
     contact_message: type[ContactMessageMixin]
+    verification_code: type[VerificationCodeMixin]
 
 
 def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) -> Models:
@@ -158,10 +181,18 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
     class ContactMessage(base, ContactMessageMixin):
         pass
 
+    class VerificationCode(base, VerificationCodeMixin):
+        pass
+
     if user_model is None:
 
         class User(base, UserMixin):
             __tablename__ = "users"
 
         user_model = User
-    return Models(user=user_model, outbox=OutboxMessage, contact_message=ContactMessage)
+    return Models(
+        user=user_model,
+        outbox=OutboxMessage,
+        contact_message=ContactMessage,
+        verification_code=VerificationCode,
+    )

@@ -79,6 +79,15 @@ class Settings:
     delivery_batch_size: int = 50
     #: Mail a "you have no account here" notice when a reset is asked for an unknown address.
     reset_notify_unknown: bool = False
+    #: Put a 6-digit code in confirmation and reset mails, for apps where a link opens the
+    #: wrong place: ``"off"``, ``"with_link"`` (code and link) or ``"only"`` (code, no link).
+    verification_codes: str = "off"
+    #: Wrong tries a code allows before a new one must be requested.
+    code_max_attempts: int = 5
+    #: Links in mail that point at a front end instead of these pages, by link name
+    #: (``confirm``, ``reset``, ``email_change``, ``email_revert``, ``contact_verify``), each a
+    #: pattern with ``{token}``, e.g. ``{"confirm": "https://app.example/confirm?token={token}"}``.
+    frontend_urls: t.Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Where ``/login`` sends a user when no ``next`` is given.
     post_login_endpoint: str = "mailproof.profile"
     #: Where ``/logout`` sends the user.
@@ -120,6 +129,15 @@ class Settings:
             raise ConfigurationError(
                 "MAILPROOF_CONTACT_RECIPIENT must be one bare address, like owner@example.com."
             )
+        if self.verification_codes not in ("off", "with_link", "only"):
+            raise ConfigurationError(
+                "MAILPROOF_VERIFICATION_CODES must be 'off', 'with_link' or 'only'."
+            )
+        for name, pattern in self.frontend_urls.items():
+            if "{token}" not in pattern or urlsplit(pattern).scheme not in ("http", "https"):
+                raise ConfigurationError(
+                    f"MAILPROOF_FRONTEND_URLS[{name!r}] must be an http(s) URL with {{token}}."
+                )
         if self.password_min_length < 8:
             raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
 

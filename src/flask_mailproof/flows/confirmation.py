@@ -23,6 +23,7 @@ from ..signals import confirmation_sent, email_confirmed
 from ..state import current_state
 from ..tokens import Purpose, digest, same
 from .accounts import find_user_by_address, find_user_by_id
+from .codes import discard_codes, issue_code, redeem_code
 
 log = logging.getLogger("flask_mailproof.confirmation")
 
@@ -48,12 +49,16 @@ def queue_confirmation_mail(user: UserMixin) -> None:
     """Write ``user``'s confirmation mail to the outbox; the caller bumped the counter."""
     state = current_state()
     max_age = state.settings.confirm_max_age
+    codes = state.settings.verification_codes
     state.outbox.queue(
         user.email,
         "confirm",
         {
             "user": user,
-            "link": external_url("mailproof.confirm", token=confirmation_token(user)),
+            "link": None
+            if codes == "only"
+            else external_url("mailproof.confirm", token=confirmation_token(user)),
+            "code": None if codes == "off" else issue_code(user, Purpose.CONFIRM, max_age),
             "expires_in": describe_duration(max_age),
         },
     )
@@ -90,8 +95,22 @@ def confirm_email(token: str) -> UserMixin:
     :raises TokenInvalid, TokenExpired, TokenSuperseded, AlreadyConfirmed: see
         :func:`check_confirmation`.
     """
+    return _mark_confirmed(check_confirmation(token))
+
+
+def confirm_email_with_code(email: str, code: str) -> UserMixin:
+    """Confirm the address a mailed code was sent to.
+
+    :raises CodeInvalid, CodeExpired, CodeExhausted: see :func:`.codes.redeem_code`.
+    :raises AlreadyConfirmed: the code was right but the address is confirmed already.
+    """
+    return _mark_confirmed(redeem_code(email, Purpose.CONFIRM, code))
+
+
+def _mark_confirmed(user: UserMixin) -> UserMixin:
+    """Set ``confirmed_at`` once, however many requests race; commit and signal."""
     state = current_state()
-    user = check_confirmation(token)
+    discard_codes(user, Purpose.CONFIRM)
     model = state.models.user
     result = state.db.session.execute(
         update(model)

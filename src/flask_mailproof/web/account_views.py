@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import flash, redirect, request, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected
@@ -14,6 +14,7 @@ from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
 from .gating import confirmed_required
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
+from .sessions import begin_session, end_session
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -42,9 +43,7 @@ def login() -> Response:
         except InvalidCredentials:
             add_field_error(form.password, "Wrong address or password.")
         else:
-            # A fresh session at login: nothing planted in the cookie before survives it.
-            session.clear()
-            login_user(user, remember=form.remember.data)
+            begin_session(user, remember=form.remember.data)
             if is_safe_next(next_url):
                 return redirect(next_url)  # type: ignore[arg-type]
             return redirect(url_for(current_state().settings.post_login_endpoint))
@@ -59,8 +58,7 @@ def logout() -> Response:
     form = ButtonForm()
     if not form.validate_on_submit():
         return page("error.html", 400, title="Logging out failed", message="Please try again.")
-    logout_user()
-    session.clear()
+    end_session()
     flash("You are logged out.", "info")
     return redirect(current_state().settings.post_logout_url)
 

@@ -1,0 +1,70 @@
+"""Registration, login, logout, the current account, and the CSRF token."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+
+from ..flows.login import authenticate
+from ..flows.registration import register_user
+from ..models import UserMixin
+from ..web.sessions import begin_session, end_session
+from .blueprint import api_bp, documented
+from .responses import ApiError, json_response, parse_body
+from .schemas import Account, CsrfToken, Error, LoginRequest, Message, RegisterRequest
+
+#: The answer to every registration, whether or not the address had an account.
+REGISTERED = "Check your inbox: we sent a link to confirm your address."
+
+
+def account(user: UserMixin) -> Account:
+    return Account(
+        email=user.email,
+        confirmed=user.is_confirmed,
+        confirmed_at=user.confirmed_at,
+        registered_at=user.registered_at,
+    )
+
+
+@api_bp.get("/csrf")
+@documented(responses={200: CsrfToken}, tags=("session",))
+def csrf() -> Response:
+    """Return the CSRF token to send in ``X-CSRFToken`` with every state-changing call."""
+    return json_response(CsrfToken(csrf_token=generate_csrf()))
+
+
+@api_bp.post("/register")
+@documented(body=RegisterRequest, responses={202: Message}, tags=("accounts",))
+def register() -> Response:
+    """Register an address; the same answer whether or not it already had an account."""
+    body = parse_body(RegisterRequest)
+    register_user(body.email, body.password)
+    return json_response(Message(message=REGISTERED), 202)
+
+
+@api_bp.post("/login")
+@documented(body=LoginRequest, responses={200: Account, 401: Error}, tags=("session",))
+def login() -> Response:
+    """Log in on a fresh session cookie; unconfirmed accounts may log in."""
+    body = parse_body(LoginRequest)
+    user = authenticate(body.email, body.password)
+    begin_session(user, remember=body.remember)
+    return json_response(account(user))
+
+
+@api_bp.post("/logout")
+@documented(responses={200: Message}, tags=("session",))
+def logout() -> Response:
+    """End the session."""
+    end_session()
+    return json_response(Message(message="You are logged out."))
+
+
+@api_bp.get("/me")
+@documented(responses={200: Account, 401: Error}, tags=("accounts",))
+def me() -> Response:
+    """Return the logged-in account."""
+    if not current_user.is_authenticated:
+        raise ApiError(401, "not_authenticated", "Log in first.")
+    return json_response(account(current_user))

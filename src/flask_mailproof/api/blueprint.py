@@ -1,0 +1,139 @@
+"""The API blueprint, its OpenAPI generator, and the mapping of flow errors to responses."""
+
+from __future__ import annotations
+
+import typing as t
+
+from flask import Blueprint, Response, jsonify
+from flask_wtf.csrf import CSRFError
+from spectree import Response as SpecResponse
+from spectree import SpecTree
+
+from ..errors import (
+    AlreadyConfirmed,
+    CodeExhausted,
+    CodeExpired,
+    CodeInvalid,
+    HeaderInjection,
+    InvalidAddress,
+    InvalidCredentials,
+    PasswordRejected,
+    RateLimited,
+    TokenExpired,
+    TokenInvalid,
+    TokenSuperseded,
+)
+from .responses import ApiError, error_response, field_error
+from .schemas import Error
+
+F = t.TypeVar("F", bound=t.Callable[..., t.Any])
+
+#: Every endpoint is ``/api/...``, registered as ``mailproof_api.<name>``.
+api_bp = Blueprint("mailproof_api", "flask_mailproof", url_prefix="/api")
+
+#: Generates ``/api/openapi.json`` from the pydantic models each endpoint declares.
+spec = SpecTree(
+    "flask",
+    title="Flask-Mailproof API",
+    version="1",
+    description=(
+        "Every state-changing call needs the session cookie's CSRF token in the X-CSRFToken "
+        "header: fetch it from GET /api/csrf."
+    ),
+    mode="strict",
+    annotations=False,
+    naming_strategy=lambda model: model.__name__,
+)
+
+#: Errors every endpoint may answer with.
+_COMMON_ERRORS = (400, 413, 415, 422, 429)
+
+
+def documented(
+    *,
+    body: type[t.Any] | None = None,
+    responses: dict[int, type[t.Any] | None],
+    tags: tuple[str, ...] = (),
+) -> t.Callable[[F], F]:
+    """Declare an endpoint's request and responses for the OpenAPI document.
+
+    Validation happens in :func:`~.responses.parse_body` so that every failure has our error
+    shape; the declaration only feeds the generator.
+    """
+    codes = {f"HTTP_{code}": model for code, model in responses.items()}
+    for code in _COMMON_ERRORS:
+        codes.setdefault(f"HTTP_{code}", Error)
+    decorator = spec.validate(
+        json=body, resp=SpecResponse(**codes), skip_validation=True, tags=list(tags)
+    )
+    return t.cast("t.Callable[[F], F]", decorator)
+
+
+@api_bp.get("/openapi.json")
+def openapi() -> Response:
+    """Serve the generated OpenAPI 3.1 document."""
+    return jsonify(spec.spec)
+
+
+@api_bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return error_response(error)
+
+
+@api_bp.errorhandler(InvalidAddress)
+def _invalid_address(error: InvalidAddress) -> Response:
+    return error_response(field_error("email", error.reason))
+
+
+@api_bp.errorhandler(PasswordRejected)
+def _password_rejected(error: PasswordRejected) -> Response:
+    return error_response(field_error("password", error.reason))
+
+
+#: Flow errors with a fixed answer: status, code, message.
+_FIXED: dict[type[Exception], tuple[int, str, str]] = {
+    InvalidCredentials: (401, "invalid_credentials", "Wrong address or password."),
+    TokenExpired: (410, "token_expired", "This link has expired; ask for a new one."),
+    TokenSuperseded: (410, "token_superseded", "A newer link was sent; use the latest mail."),
+    TokenInvalid: (400, "token_invalid", "This link does not work."),
+    AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
+    CodeInvalid: (400, "code_invalid", "This code is not right."),
+    CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
+    CodeExhausted: (410, "code_exhausted", "Too many wrong tries; ask for a new code."),
+    HeaderInjection: (400, "invalid_header_value", "A value holds a line break."),
+}
+
+
+def _answer(status: int, code: str, message: str) -> t.Callable[[Exception], Response]:
+    def handler(error: Exception) -> Response:
+        return error_response(ApiError(status, code, message))
+
+    return handler
+
+
+for _kind, (_status, _code, _message) in _FIXED.items():
+    api_bp.register_error_handler(_kind, _answer(_status, _code, _message))
+
+
+@api_bp.errorhandler(RateLimited)
+def _rate_limited(error: RateLimited) -> Response:
+    return error_response(
+        ApiError(
+            429,
+            "rate_limited",
+            f"Too many requests; try again in {error.retry_after} seconds.",
+            headers={"Retry-After": str(error.retry_after)},
+        )
+    )
+
+
+@api_bp.errorhandler(413)
+def _too_large(error: Exception) -> Response:
+    return error_response(ApiError(413, "payload_too_large", "The body is larger than allowed."))
+
+
+@api_bp.errorhandler(CSRFError)
+def _csrf_failed(error: CSRFError) -> Response:
+    return error_response(
+        ApiError(400, "csrf_failed", "Send the token from GET /api/csrf in X-CSRFToken.")
+    )

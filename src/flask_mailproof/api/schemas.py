@@ -1,0 +1,81 @@
+"""Request and response bodies; the OpenAPI document is generated from these models."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..addresses import MAX_ADDRESS_LENGTH
+
+# Bounds on strings keep hostile bodies cheap to refuse; passwords get a character bound here
+# and the exact byte bound (MAILPROOF_PASSWORD_MAX_BYTES) in the flow, before any hashing.
+_ADDRESS = Field(min_length=1, max_length=MAX_ADDRESS_LENGTH)
+_PASSWORD = Field(min_length=1, max_length=4096)
+_TOKEN = Field(min_length=1, max_length=1024)
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class RegisterRequest(Request):
+    email: str = _ADDRESS
+    password: str = _PASSWORD
+
+
+class LoginRequest(Request):
+    email: str = _ADDRESS
+    password: str = _PASSWORD
+    remember: bool = False
+
+
+class TokenRequest(Request):
+    token: str = _TOKEN
+
+
+class EmailRequest(Request):
+    email: str = _ADDRESS
+
+
+class OptionalEmailRequest(Request):
+    """Logged out: the address to resend to. Logged in: nothing (the body may be ``{}``)."""
+
+    email: str | None = Field(default=None, min_length=1, max_length=MAX_ADDRESS_LENGTH)
+
+
+class CodeRequest(Request):
+    email: str = _ADDRESS
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the mail.")
+
+
+class Message(BaseModel):
+    """A human-readable answer; the same for every address where that matters."""
+
+    message: str
+
+
+class CsrfToken(BaseModel):
+    csrf_token: str = Field(description="Send it back in the X-CSRFToken header.")
+
+
+class Account(BaseModel):
+    email: str
+    confirmed: bool
+    confirmed_at: dt.datetime | None
+    registered_at: dt.datetime
+
+
+class Error(BaseModel):
+    """Every error has this shape."""
+
+    code: str = Field(
+        description="Stable and machine-readable: validation_error, token_expired, "
+        "token_invalid, token_superseded, rate_limited, invalid_credentials, ..."
+    )
+    message: str = Field(description="For people.")
+    fields: dict[str, list[str]] | None = Field(
+        default=None, description="With validation_error: messages per field."
+    )

@@ -1,0 +1,110 @@
+"""Six-digit verification codes: issued with a mail, redeemed once, five wrong tries at most."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+import typing as t
+
+from sqlalchemy import delete, select, update
+
+from ..addresses import parse_address
+from ..clock import utcnow
+from ..errors import CodeExhausted, CodeExpired, CodeInvalid, InvalidAddress
+from ..models import UserMixin, VerificationCodeMixin
+from ..state import current_state
+from ..tokens import Purpose
+from .accounts import find_user_by_address
+
+log = logging.getLogger("flask_mailproof.codes")
+
+CODE_DIGITS = 6
+
+
+def _code_hash(user_id: int, purpose: Purpose, code: str) -> str:
+    key = current_state().app.secret_key
+    key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key or b"")
+    message = f"flask-mailproof.code\x1f{user_id}\x1f{purpose.value}\x1f{code}".encode()
+    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
+
+
+def issue_code(user: UserMixin, purpose: Purpose, max_age: int) -> str:
+    """Replace ``user``'s code for ``purpose`` with a fresh one and return it (no commit)."""
+    state = current_state()
+    model: t.Any = state.models.verification_code
+    state.db.session.execute(
+        delete(model).where(model.user_id == user.id, model.purpose == purpose.value)
+    )
+    code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
+    state.db.session.add(
+        model(
+            user_id=user.id,
+            purpose=purpose.value,
+            code_hash=_code_hash(user.id, purpose, code),
+            expires_at=utcnow() + dt.timedelta(seconds=max_age),
+            attempts=0,
+        )
+    )
+    return code
+
+
+def discard_codes(user: UserMixin, purpose: Purpose) -> None:
+    """Forget ``user``'s code for ``purpose`` (no commit): the link was used instead."""
+    state = current_state()
+    model = state.models.verification_code
+    state.db.session.execute(
+        delete(model).where(model.user_id == user.id, model.purpose == purpose.value)
+    )
+
+
+def redeem_code(email: str, purpose: Purpose, code: str) -> UserMixin:
+    """Use up the code mailed to ``email`` for ``purpose`` and return its account.
+
+    A wrong code counts against the code's tries; the right one works once, however many
+    requests race (the row is deleted by exactly one of them). Commits.
+
+    :raises CodeInvalid: wrong code, no live code, or no such account (one answer for all).
+    :raises CodeExpired: the right code, too late.
+    :raises CodeExhausted: this code had its tries; a new one must be requested.
+    """
+    state = current_state()
+    try:
+        user = find_user_by_address(parse_address(email).email)
+    except InvalidAddress:
+        user = None
+    row = _live_row(user, purpose) if user is not None else None
+    if user is None or row is None:
+        raise CodeInvalid()
+    if row.attempts >= state.settings.code_max_attempts:
+        raise CodeExhausted()
+    if not hmac.compare_digest(row.code_hash, _code_hash(user.id, purpose, code)):
+        _count_wrong_try(row)
+        log.info("wrong %s code for user %s", purpose.value, user.id)
+        raise CodeInvalid()
+    if row.expires_at <= utcnow():
+        raise CodeExpired()
+    model = state.models.verification_code
+    used = state.db.session.execute(delete(model).where(model.id == row.id))
+    state.db.session.commit()
+    if used.rowcount != 1:  # type: ignore[attr-defined]
+        raise CodeInvalid()
+    return user
+
+
+def _live_row(user: UserMixin, purpose: Purpose) -> VerificationCodeMixin | None:
+    state = current_state()
+    model = state.models.verification_code
+    query = select(model).where(model.user_id == user.id, model.purpose == purpose.value)
+    return state.db.session.scalars(query).first()
+
+
+def _count_wrong_try(row: VerificationCodeMixin) -> None:
+    state = current_state()
+    model = state.models.verification_code
+    state.db.session.execute(
+        update(model).where(model.id == row.id).values(attempts=model.attempts + 1)
+    )
+    state.db.session.commit()
