@@ -254,3 +254,29 @@ def test_docs_api_reference_is_current(app):
     assert Path("docs/api.md").read_text() == result.output, (
         "docs/api.md is stale: run `flask --app demo mailproof api-reference > docs/api.md`"
     )
+
+
+def test_contact_message_is_held_then_released_through_the_api(api, outbox):
+    sent = api.post(
+        "/api/contact", {"name": "Dana", "email": "dana@example.com", "message": "Hello there"}
+    )
+    token = outbox("dana@example.com")[0].link("/contact/verify/").rsplit("/", 1)[1]
+
+    released = api.post("/api/contact/verify", {"token": token})
+    again = api.post("/api/contact/verify", {"token": token})
+
+    assert sent.status_code == 202
+    assert sent.get_json()["held"] is True
+    assert released.status_code == 200
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "token_used"
+    assert [m.kind for m in outbox()] == ["contact_verify", "contact_delivery"]
+
+
+def test_contact_field_errors_name_the_field(api):
+    response = api.post(
+        "/api/contact", {"name": "Dana", "email": "dana@example.com", "message": "x\x00y"}
+    )
+
+    assert response.status_code == 422
+    assert "message" in response.get_json()["fields"]

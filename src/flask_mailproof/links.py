@@ -19,7 +19,7 @@ FRONTEND_LINK_NAMES = {
     "mailproof.reset_with_token": "reset",
     "mailproof.confirm_email_change": "email_change",
     "mailproof.revert_email_change": "email_revert",
-    "mailproof.verify_contact": "contact_verify",
+    "mailproof.contact_verify": "contact_verify",
 }
 
 

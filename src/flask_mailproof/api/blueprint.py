@@ -16,12 +16,14 @@ from ..errors import (
     CodeInvalid,
     HeaderInjection,
     InvalidAddress,
+    InvalidContactField,
     InvalidCredentials,
     PasswordRejected,
     RateLimited,
     TokenExpired,
     TokenInvalid,
     TokenSuperseded,
+    TokenUsed,
 )
 from .responses import ApiError, error_response, field_error
 from .schemas import Error
@@ -85,6 +87,11 @@ def _invalid_address(error: InvalidAddress) -> Response:
     return error_response(field_error("email", error.reason))
 
 
+@api_bp.errorhandler(InvalidContactField)
+def _invalid_contact_field(error: InvalidContactField) -> Response:
+    return error_response(field_error(error.field, error.reason))
+
+
 @api_bp.errorhandler(PasswordRejected)
 def _password_rejected(error: PasswordRejected) -> Response:
     return error_response(field_error("password", error.reason))
@@ -96,6 +103,7 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     TokenExpired: (410, "token_expired", "This link has expired; ask for a new one."),
     TokenSuperseded: (410, "token_superseded", "A newer link was sent; use the latest mail."),
     TokenInvalid: (400, "token_invalid", "This link does not work."),
+    TokenUsed: (409, "token_used", "This link did its job already."),
     AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
     CodeInvalid: (400, "code_invalid", "This code is not right."),
     CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),

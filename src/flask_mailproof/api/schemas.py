@@ -79,3 +79,17 @@ class Error(BaseModel):
     fields: dict[str, list[str]] | None = Field(
         default=None, description="With validation_error: messages per field."
     )
+
+
+class ContactRequest(Request):
+    name: str = Field(min_length=1, max_length=100)
+    email: str = _ADDRESS
+    message: str = Field(min_length=1, max_length=5000)
+
+
+class ContactAnswer(BaseModel):
+    message: str
+    held: bool = Field(
+        description="true: a link went to the address and the message waits for its click; "
+        "false: the sender's address was already proven and the message was released."
+    )
