@@ -18,7 +18,12 @@ from .passwords import Passwords
 from .settings import Settings
 from .state import MailproofState
 from .tokens import Tokens, same
-from .web import account_views, confirmation_views, dev_mailbox_views
+from .web import (
+    account_views,
+    confirmation_views,
+    dev_mailbox_views,
+    password_views,
+)
 from .web.blueprint import bp
 
 if t.TYPE_CHECKING:
@@ -28,7 +33,12 @@ if t.TYPE_CHECKING:
     from .models import Models, UserMixin
 
 # The view modules register their routes on ``bp`` when imported.
-_VIEW_MODULES = (account_views, confirmation_views, dev_mailbox_views)
+_VIEW_MODULES = (
+    account_views,
+    confirmation_views,
+    dev_mailbox_views,
+    password_views,
+)
 
 
 class Mailproof:
