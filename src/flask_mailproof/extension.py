@@ -22,6 +22,7 @@ from .web import (
     account_views,
     confirmation_views,
     dev_mailbox_views,
+    email_change_views,
     password_views,
 )
 from .web.blueprint import bp
@@ -38,6 +39,7 @@ _VIEW_MODULES = (
     confirmation_views,
     dev_mailbox_views,
     password_views,
+    email_change_views,
 )
 
 
