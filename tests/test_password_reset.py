@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+import socket
 import threading
 
 import pytest
 import time_machine
+from aiosmtpd.controller import Controller
 
-from conftest import PASSWORD, csrf_token, submit
+from conftest import PASSWORD, csrf_token, parse_mail, submit
 from flask_mailproof import signals
 from flask_mailproof.clock import utcnow
 from flask_mailproof.flows import password_reset
 from flask_mailproof.flows.accounts import find_user_by_address
+from flask_mailproof.mail.delivery import deliver_pending
 from flask_mailproof.passwords import Passwords
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose, digest
@@ -467,3 +470,37 @@ def test_a_loose_database_match_is_not_trusted(client, make_user, outbox, monkey
     request_reset(client, "m\u0131ke@example.com")
 
     assert outbox() == []
+
+
+@pytest.fixture
+def smtp_server(config):
+    """A real SMTP server on 127.0.0.1 that keeps what it receives; ask for it before ``app``."""
+    received = []
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):
+            received.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    yield received
+    controller.stop()
+
+
+def test_a_reset_over_real_smtp(smtp_server, app, client, make_user, login):
+    make_user("Alice@example.com")
+    request_reset(client, "alice@example.com")
+    with app.app_context():
+        state = current_state()
+        deliver_pending(state.db.session, state.models.outbox, state.transport, state.settings)
+
+    [envelope] = smtp_server
+    mail = parse_mail(envelope.content.decode("ascii"))
+    assert envelope.rcpt_tos == ["Alice@example.com"]
+    assert set_password(client, mail.link("/reset/")).status_code == 302
+    login("alice@example.com", NEW_PASSWORD)
