@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import AddressTaken as AddressTaken
 from .errors import ConfigurationError as ConfigurationError
 from .errors import MailproofError as MailproofError
 from .errors import RateLimited as RateLimited
@@ -9,6 +10,7 @@ from .errors import TokenError as TokenError
 from .errors import TokenExpired as TokenExpired
 from .errors import TokenInvalid as TokenInvalid
 from .errors import TokenSuperseded as TokenSuperseded
+from .errors import TokenUsed as TokenUsed
 from .extension import Mailproof as Mailproof
 from .models import ContactMessageMixin as ContactMessageMixin
 from .models import Models as Models
@@ -18,7 +20,11 @@ from .models import define_models as define_models
 from .settings import Settings as Settings
 from .signals import confirmation_sent as confirmation_sent
 from .signals import contact_verified as contact_verified
+from .signals import email_changed as email_changed
 from .signals import email_confirmed as email_confirmed
+from .signals import password_changed as password_changed
+from .signals import password_reset as password_reset
+from .signals import reset_requested as reset_requested
 from .signals import unconfirmed_user_purged as unconfirmed_user_purged
 from .signals import user_logged_in as user_logged_in
 from .signals import user_registered as user_registered

@@ -72,6 +72,10 @@ class RateLimited(MailproofError):
         self.retry_after = retry_after
 
 
+class AddressTaken(MailproofError):
+    """The address asked for belongs to another account (or did by the time we tried)."""
+
+
 class InvalidCredentials(MailproofError):
     """The address and password do not name an account; deliberately says no more."""
 

@@ -18,7 +18,14 @@ from .passwords import Passwords
 from .settings import Settings
 from .state import MailproofState
 from .tokens import Tokens, same
-from .web import account_views, confirmation_views, contact_views, dev_mailbox_views
+from .web import (
+    account_views,
+    confirmation_views,
+    contact_views,
+    dev_mailbox_views,
+    email_change_views,
+    password_views,
+)
 from .web.blueprint import bp
 
 if t.TYPE_CHECKING:
@@ -28,7 +35,14 @@ if t.TYPE_CHECKING:
     from .models import Models, UserMixin
 
 # The view modules register their routes on ``bp`` when imported.
-_VIEW_MODULES = (account_views, confirmation_views, dev_mailbox_views, contact_views)
+_VIEW_MODULES = (
+    account_views,
+    confirmation_views,
+    dev_mailbox_views,
+    password_views,
+    email_change_views,
+    contact_views,
+)
 
 
 class Mailproof:

@@ -55,6 +55,11 @@ class UserMixin(flask_login.UserMixin):
     #: Bumped by every confirmation mail; only a token carrying the latest value works.
     confirm_counter: Mapped[int] = mapped_column(Integer, default=0)
     confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped by every reset mail; only the latest reset link works.
+    reset_counter: Mapped[int] = mapped_column(Integer, default=0)
+    reset_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped by every email-change mail and every change; only the latest link works.
+    email_change_counter: Mapped[int] = mapped_column(Integer, default=0)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_stamp}"

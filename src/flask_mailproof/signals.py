@@ -30,3 +30,16 @@ unconfirmed_user_purged = _signals.signal("unconfirmed-user-purged")
 #: to ``MAILPROOF_CONTACT_RECIPIENT``, else ``verified``. Connect to route it elsewhere (a
 #: ticket system, a chat channel); sent after the commit.
 contact_verified = _signals.signal("contact-verified")
+#: A reset was asked for. ``user`` (``None`` when no account has the address, and then no
+#: link was mailed), ``email`` (the address as typed, normalised).
+reset_requested = _signals.signal("reset-requested")
+
+#: A user set a new password through a reset link. ``user``.
+password_reset = _signals.signal("password-reset")
+
+#: A logged-in user changed their password. ``user``.
+password_changed = _signals.signal("password-changed")
+
+#: An account's address changed: a confirmed change, an undo from the old address, or an
+#: unconfirmed user's correction. ``user``, ``old_email``, ``new_email``.
+email_changed = _signals.signal("email-changed")

@@ -101,3 +101,27 @@ class ContactForm(FlaskForm):
         validators=[_contact_text("message", CONTACT_MESSAGE_MAX_LENGTH)],
         render_kw={"rows": 8},
     )
+
+
+def _current_password_field() -> t.Any:
+    return PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password."), _password_size],
+        render_kw={"autocomplete": "current-password"},
+    )
+
+
+class PasswordResetForm(FlaskForm):
+    """The new password, set through a reset link."""
+
+    password, password_confirm = _new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = _current_password_field()
+    password, password_confirm = _new_password_fields()
+
+
+class ChangeEmailForm(FlaskForm):
+    email = _email_field("New email address")
+    current_password = _current_password_field()

@@ -46,3 +46,13 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def keep_referrer_on_site(response: Response) -> Response:
+    """Keep this page's URL (and any token in it) out of the ``Referer`` sent to other sites.
+
+    ``same-origin`` rather than ``no-referrer``: Flask-WTF's CSRF check wants a same-site
+    ``Referer`` over HTTPS.
+    """
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,37 @@
+"""Change the password of a logged-in user who knows the current one."""
+
+from __future__ import annotations
+
+import logging
+
+from ..errors import InvalidCredentials
+from ..models import UserMixin
+from ..signals import password_changed
+from ..state import current_state
+from .accounts import rotate_session_stamp
+from .password_reset import queue_password_changed_notice
+
+log = logging.getLogger("flask_mailproof.password_change")
+
+
+def change_password(user: UserMixin, current_password: str, new_password: str) -> None:
+    """Replace ``user``'s password, end every session of the account and mail a notice.
+
+    The caller logs the current session in again (with a fresh session) if it wants to keep
+    it; every other session and remember-me cookie is dead. The new hash also kills every
+    outstanding reset link.
+
+    :raises InvalidCredentials: ``current_password`` is wrong.
+    :raises PasswordRejected: the new password breaks the policy.
+    """
+    state = current_state()
+    if not state.passwords.verify(user.password_hash, current_password):
+        log.info("password change refused for user %s: wrong current password", user.id)
+        raise InvalidCredentials()
+    state.passwords.check_policy(new_password, user_inputs=(user.email,))
+    user.password_hash = state.passwords.hash(new_password)
+    rotate_session_stamp(user)
+    queue_password_changed_notice(user)
+    state.db.session.commit()
+    log.info("password changed for user %s", user.id)
+    password_changed.send(state.app, user=user)

@@ -1,0 +1,199 @@
+"""Reset a forgotten password through a link mailed to the account's own address."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+from sqlalchemy import ColumnElement, func, update
+
+from ..addresses import Address, parse_address
+from ..clock import utcnow
+from ..errors import TokenInvalid, TokenSuperseded, TokenUsed
+from ..links import describe_duration, external_url
+from ..models import OutboxMixin, UserMixin, new_stamp
+from ..signals import email_confirmed, password_reset, reset_requested
+from ..state import current_state
+from ..tokens import Purpose, digest, same
+from .accounts import find_user_by_address, find_user_by_id
+
+log = logging.getLogger("flask_mailproof.password_reset")
+
+
+def _bound_state(user: UserMixin) -> str:
+    """Digest of what a reset link dies with: the password, the address, the last login.
+
+    As in Django, a used link is dead because using it changed the password; a login, a
+    password change or an address change kills every outstanding link the same way.
+    """
+    return digest(user.password_hash, user.email_key, user.last_login_at)
+
+
+def reset_token(user: UserMixin) -> str:
+    """Return a reset token for ``user``'s current state and reset counter."""
+    return current_state().tokens.issue(
+        Purpose.RESET, {"u": user.id, "n": user.reset_counter, "b": _bound_state(user)}
+    )
+
+
+def _account_for(address: Address) -> UserMixin | None:
+    user = find_user_by_address(address.email)
+    # The database may compare with a looser collation than ours (MariaDB's *_ci ones take a
+    # dotless i for an i): only an exact key match counts (CVE-2019-19844).
+    if user is None or not same(user.email_key, address.key):
+        return None
+    return user
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset link to the account at ``email``, if there is one.
+
+    Returns the same nothing for every address and does alike work either way (a lookup, a
+    rendered mail, an outbox write), so neither the answer nor its timing reveals an account.
+    The link goes to the address stored on the account, never to the typed string.
+
+    :raises InvalidAddress: ``email`` is not an address at all.
+    """
+    state = current_state()
+    address = parse_address(email)
+    user = _account_for(address)
+    if user is None:
+        _answer_unknown_address(address)
+        reset_requested.send(state.app, user=None, email=address.email)
+        return
+    _bump_reset_counter(user.id)
+    state.db.session.refresh(user)
+    _queue_reset_mail(user.email, reset_token(user))
+    state.db.session.commit()
+    log.info("reset mail queued for user %s", user.id)
+    reset_requested.send(state.app, user=user, email=address.email)
+
+
+def _bump_reset_counter(user_id: int) -> None:
+    """Kill the account's earlier reset links (a newer one is on its way); no commit."""
+    state = current_state()
+    model = state.models.user
+    state.db.session.execute(
+        update(model)
+        .where(model.id == user_id)
+        .values(reset_counter=model.reset_counter + 1, reset_sent_at=utcnow())
+    )
+
+
+def _queue_reset_mail(recipient: str, token: str) -> OutboxMixin:
+    state = current_state()
+    return state.outbox.queue(
+        recipient,
+        "reset",
+        {
+            "link": external_url("mailproof.reset_password", token=token),
+            "expires_in": describe_duration(state.settings.reset_max_age),
+        },
+    )
+
+
+def _answer_unknown_address(address: Address) -> None:
+    state = current_state()
+    if state.settings.reset_notify_unknown:
+        state.outbox.queue(
+            address.email,
+            "reset_unknown",
+            {"email": address.email, "register_link": external_url("mailproof.register")},
+        )
+        state.db.session.commit()
+        return
+    # Do what a known account costs: the same UPDATE and SELECT (no account has id 0), signing,
+    # rendering, INSERT and a commit that writes (a rollback is measurably faster), so the
+    # timing tells nothing. The row is deleted before the commit: nothing is kept or sent.
+    _bump_reset_counter(0)
+    find_user_by_id(0)
+    decoy = state.tokens.issue(Purpose.RESET, {"u": 0, "n": 0, "b": digest(0)})
+    row = _queue_reset_mail(address.email, decoy)
+    state.db.session.flush()
+    state.db.session.delete(row)
+    state.db.session.commit()
+
+
+def _read(token: str) -> tuple[UserMixin, dict[str, t.Any]]:
+    state = current_state()
+    try:
+        payload = state.tokens.read(Purpose.RESET, token, state.settings.reset_max_age)
+    except TokenInvalid:
+        log.info("reset token refused: invalid")
+        raise
+    user = find_user_by_id(payload.get("u"))
+    if user is None:
+        raise TokenInvalid("no such account")
+    if payload.get("n") != user.reset_counter:
+        raise TokenSuperseded()
+    if not same(payload.get("b"), _bound_state(user)):
+        raise TokenUsed()
+    return user, payload
+
+
+def check_reset_token(token: str) -> UserMixin:
+    """Return the account a reset token names, changing nothing (for the form's GET).
+
+    :raises TokenInvalid, TokenExpired: the link is not ours, or too old.
+    :raises TokenSuperseded: a newer reset link was mailed since.
+    :raises TokenUsed: the password, address or last login changed since (a use among them).
+    """
+    return _read(token)[0]
+
+
+def _equals(column: t.Any, value: object) -> ColumnElement[bool]:
+    return t.cast("ColumnElement[bool]", column.is_(None) if value is None else column == value)
+
+
+def reset_password(token: str, password: str) -> UserMixin:
+    """Set the password of the account the token names; exactly once, however many race.
+
+    The account comes from the token alone. Every session of the account ends, nobody is
+    logged in, an unconfirmed address counts as confirmed (the link proved the mailbox), and a
+    notice goes to the account's address.
+
+    :raises TokenInvalid, TokenExpired, TokenSuperseded, TokenUsed: see :func:`check_reset_token`.
+    :raises PasswordRejected: the new password breaks the policy.
+    """
+    state = current_state()
+    user, payload = _read(token)
+    state.passwords.check_policy(password, user_inputs=(user.email,))
+    was_confirmed = user.is_confirmed
+    model = state.models.user
+    # The WHERE repeats what the token is bound to: of two racing requests, the second finds
+    # the password changed and updates nothing.
+    result = state.db.session.execute(
+        update(model)
+        .where(
+            model.id == user.id,
+            model.reset_counter == payload.get("n"),
+            _equals(model.password_hash, user.password_hash),
+            model.email_key == user.email_key,
+            _equals(model.last_login_at, user.last_login_at),
+        )
+        .values(
+            password_hash=state.passwords.hash(password),
+            session_stamp=new_stamp(),
+            confirmed_at=func.coalesce(model.confirmed_at, utcnow()),
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        state.db.session.rollback()
+        raise TokenUsed()
+    state.db.session.refresh(user)
+    queue_password_changed_notice(user)
+    state.db.session.commit()
+    log.info("password reset for user %s", user.id)
+    password_reset.send(state.app, user=user)
+    if not was_confirmed:
+        email_confirmed.send(state.app, user=user)
+    return user
+
+
+def queue_password_changed_notice(user: UserMixin) -> None:
+    """Write the "your password was changed" notice to the outbox; no commit."""
+    current_state().outbox.queue(
+        user.email,
+        "password_changed",
+        {"user": user, "reset_link": external_url("mailproof.reset_request")},
+    )

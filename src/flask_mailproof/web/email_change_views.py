@@ -1,0 +1,131 @@
+"""Email change: the request, the new address's link, the old address's undo link."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, url_for
+from flask_login import current_user, login_required, logout_user
+from werkzeug.wrappers import Response
+
+from ..errors import (
+    AddressTaken,
+    AlreadyConfirmed,
+    InvalidAddress,
+    InvalidCredentials,
+    TokenError,
+    TokenExpired,
+    TokenInvalid,
+    TokenSuperseded,
+)
+from ..flows import email_change
+from ..models import UserMixin
+from .blueprint import bp
+from .forms import ButtonForm, ChangeEmailForm
+from .pages import (
+    FORM_ERROR_STATUS,
+    add_field_error,
+    keep_referrer_on_site,
+    page,
+    show_flow_error,
+)
+
+
+@bp.route("/change-email", methods=["GET", "POST"])
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
+def change_email() -> Response:
+    form = ChangeEmailForm()
+    user = current_user._get_current_object()
+    if form.validate_on_submit():
+        try:
+            return _ask_for_change(user, form)
+        except (InvalidAddress, InvalidCredentials, AddressTaken, AlreadyConfirmed) as error:
+            _show_change_error(form, error)
+    status = FORM_ERROR_STATUS if form.is_submitted() else 200
+    return page("change_email.html", status, form=form, user=user)
+
+
+def _ask_for_change(user: UserMixin, form: ChangeEmailForm) -> Response:
+    email, password = form.email.data, form.current_password.data
+    if user.is_confirmed:
+        address = email_change.request_email_change(user, email, password)
+        flash(f"A link is on its way to {address.email}; your address changes when you use it.")
+        return redirect(url_for("mailproof.profile"))
+    # Nothing proved the mistyped address yet, so it is simply replaced.
+    email_change.correct_unconfirmed_address(user, email, password)
+    flash(f"Your address is now {user.email}; the confirmation link is on its way there.")
+    return redirect(url_for("mailproof.unconfirmed"))
+
+
+def _show_change_error(form: ChangeEmailForm, error: Exception) -> None:
+    if isinstance(error, InvalidCredentials):
+        add_field_error(form.current_password, "This is not your current password.")
+    elif isinstance(error, InvalidAddress):
+        show_flow_error(form, error)
+    elif isinstance(error, AddressTaken):
+        add_field_error(form.email, "Another account has this address.")
+    else:
+        add_field_error(form.email, "Your address is confirmed already; reload the page.")
+
+
+def _link_problem(error: TokenError, what: str) -> Response:
+    if isinstance(error, TokenInvalid):
+        return page(
+            "error.html", 404, title="This link does not work", message="It may be incomplete."
+        )
+    if isinstance(error, TokenExpired):
+        message = f"Links that {what} work for a limited time."
+        return page("error.html", 410, title="This link has expired", message=message)
+    if isinstance(error, TokenSuperseded):
+        message = "A newer address change was asked for since; only its link works."
+        return page("error.html", 410, title="A newer link was sent", message=message)
+    message = "The account's address is no longer the one this link was made for."
+    return page("error.html", 410, title="This link was used", message=message)
+
+
+def _address_taken() -> Response:
+    message = "Another account has this address now, so the change cannot be made."
+    return page("error.html", 409, title="This address is taken", message=message)
+
+
+@bp.route("/change-email/<token>", methods=["GET", "POST"])
+def confirm_email_change(token: str) -> Response:
+    # The GET only shows a button: mail scanners open links, and must not change anything.
+    form = ButtonForm()
+    try:
+        if not form.validate_on_submit():
+            user, address = email_change.check_email_change(token)
+            response = page(
+                "change_email_confirm.html", form=form, token=token, email=address.email
+            )
+            return keep_referrer_on_site(response)
+        user = email_change.confirm_email_change(token)
+    except TokenError as error:
+        return keep_referrer_on_site(_link_problem(error, "change an address"))
+    except AddressTaken:
+        return keep_referrer_on_site(_address_taken())
+    flash(f"Your address is now {user.email}.", "success")
+    if current_user.is_authenticated and current_user.id == user.id:
+        return redirect(url_for("mailproof.profile"))
+    return redirect(url_for("mailproof.login"))
+
+
+@bp.route("/change-email/undo/<token>", methods=["GET", "POST"])
+def revert_email_change(token: str) -> Response:
+    form = ButtonForm()
+    try:
+        if not form.validate_on_submit():
+            user, address = email_change.check_email_revert(token)
+            response = page("change_email_undo.html", form=form, token=token, email=address.email)
+            return keep_referrer_on_site(response)
+        user = email_change.revert_email_change(token)
+    except TokenError as error:
+        return keep_referrer_on_site(_link_problem(error, "undo a change"))
+    except AddressTaken:
+        return keep_referrer_on_site(_address_taken())
+    if current_user.is_authenticated and current_user.id == user.id:
+        logout_user()
+    flash(
+        f"Your address is {user.email} again and every session has ended. If someone else "
+        "changed it, they may know your password: set a new one now.",
+        "success",
+    )
+    return redirect(url_for("mailproof.reset_request"))
