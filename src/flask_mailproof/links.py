@@ -16,7 +16,7 @@ from .state import current_state
 #: The names ``MAILPROOF_FRONTEND_URLS`` uses for the pages a mailed link can open.
 FRONTEND_LINK_NAMES = {
     "mailproof.confirm": "confirm",
-    "mailproof.reset_with_token": "reset",
+    "mailproof.reset_password": "reset",
     "mailproof.confirm_email_change": "email_change",
     "mailproof.revert_email_change": "email_revert",
     "mailproof.contact_verify": "contact_verify",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response
-from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ..flows.login import authenticate
@@ -11,7 +10,8 @@ from ..flows.registration import register_user
 from ..models import UserMixin
 from ..web.sessions import begin_session, end_session
 from .blueprint import api_bp, documented
-from .responses import ApiError, json_response, parse_body
+from .guards import logged_in_user
+from .responses import json_response, parse_body
 from .schemas import Account, CsrfToken, Error, LoginRequest, Message, RegisterRequest
 
 #: The answer to every registration, whether or not the address had an account.
@@ -65,6 +65,4 @@ def logout() -> Response:
 @documented(responses={200: Account, 401: Error}, tags=("accounts",))
 def me() -> Response:
     """Return the logged-in account."""
-    if not current_user.is_authenticated:
-        raise ApiError(401, "not_authenticated", "Log in first.")
-    return json_response(account(current_user))
+    return json_response(account(logged_in_user()))

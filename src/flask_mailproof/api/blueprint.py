@@ -10,6 +10,7 @@ from spectree import Response as SpecResponse
 from spectree import SpecTree
 
 from ..errors import (
+    AddressTaken,
     AlreadyConfirmed,
     CodeExhausted,
     CodeExpired,
@@ -105,6 +106,7 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     TokenInvalid: (400, "token_invalid", "This link does not work."),
     TokenUsed: (409, "token_used", "This link did its job already."),
     AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
+    AddressTaken: (409, "email_taken", "Another account has that address."),
     CodeInvalid: (400, "code_invalid", "This code is not right."),
     CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
     CodeExhausted: (410, "code_exhausted", "Too many wrong tries; ask for a new code."),

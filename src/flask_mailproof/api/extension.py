@@ -6,13 +6,27 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ConfigurationError
-from . import account_endpoints, confirmation_endpoints, contact_endpoints, reference
+from . import (
+    account_endpoints,
+    confirmation_endpoints,
+    contact_endpoints,
+    email_change_endpoints,
+    password_endpoints,
+    reference,
+)
 from .blueprint import api_bp, spec
 from .responses import ApiError, error_response
 
 # The endpoint modules register their routes on ``api_bp`` when imported; ``reference`` adds
 # ``flask mailproof api-reference``.
-_ENDPOINT_MODULES = (account_endpoints, confirmation_endpoints, contact_endpoints, reference)
+_ENDPOINT_MODULES = (
+    account_endpoints,
+    confirmation_endpoints,
+    password_endpoints,
+    email_change_endpoints,
+    contact_endpoints,
+    reference,
+)
 
 
 class MailproofAPI:

@@ -93,3 +93,24 @@ class ContactAnswer(BaseModel):
         description="true: a link went to the address and the message waits for its click; "
         "false: the sender's address was already proven and the message was released."
     )
+
+
+class ResetRequest(Request):
+    token: str = _TOKEN
+    password: str = _PASSWORD
+
+
+class ResetCodeRequest(Request):
+    email: str = _ADDRESS
+    code: str = Field(pattern=r"^[0-9]{6}$", description="The 6-digit code from the mail.")
+    password: str = _PASSWORD
+
+
+class ChangePasswordRequest(Request):
+    current_password: str = _PASSWORD
+    password: str = _PASSWORD
+
+
+class ChangeEmailRequest(Request):
+    email: str = _ADDRESS
+    current_password: str = _PASSWORD

@@ -110,16 +110,17 @@ def confirm_email_with_code(email: str, code: str) -> UserMixin:
 def _mark_confirmed(user: UserMixin) -> UserMixin:
     """Set ``confirmed_at`` once, however many requests race; commit and signal."""
     state = current_state()
-    discard_codes(user, Purpose.CONFIRM)
     model = state.models.user
     result = state.db.session.execute(
         update(model)
         .where(model.id == user.id, model.confirmed_at.is_(None))
         .values(confirmed_at=utcnow())
     )
-    state.db.session.commit()
     if result.rowcount != 1:  # type: ignore[attr-defined]
+        state.db.session.rollback()
         raise AlreadyConfirmed()
+    discard_codes(user, Purpose.CONFIRM)
+    state.db.session.commit()
     state.db.session.refresh(user)
     log.info("address confirmed for user %s", user.id)
     email_confirmed.send(state.app, user=user)

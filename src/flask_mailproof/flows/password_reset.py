@@ -16,6 +16,7 @@ from ..signals import email_confirmed, password_reset, reset_requested
 from ..state import current_state
 from ..tokens import Purpose, digest, same
 from .accounts import find_user_by_address, find_user_by_id
+from .codes import discard_codes, issue_code, redeem_code
 
 log = logging.getLogger("flask_mailproof.password_reset")
 
@@ -63,7 +64,10 @@ def request_password_reset(email: str) -> None:
         return
     _bump_reset_counter(user.id)
     state.db.session.refresh(user)
-    _queue_reset_mail(user.email, reset_token(user))
+    code = None
+    if state.settings.verification_codes != "off":
+        code = issue_code(user, Purpose.RESET, state.settings.reset_max_age)
+    _queue_reset_mail(user.email, reset_token(user), code)
     state.db.session.commit()
     log.info("reset mail queued for user %s", user.id)
     reset_requested.send(state.app, user=user, email=address.email)
@@ -80,13 +84,15 @@ def _bump_reset_counter(user_id: int) -> None:
     )
 
 
-def _queue_reset_mail(recipient: str, token: str) -> OutboxMixin:
+def _queue_reset_mail(recipient: str, token: str, code: str | None) -> OutboxMixin:
     state = current_state()
+    only_code = state.settings.verification_codes == "only"
     return state.outbox.queue(
         recipient,
         "reset",
         {
-            "link": external_url("mailproof.reset_password", token=token),
+            "link": None if only_code else external_url("mailproof.reset_password", token=token),
+            "code": code,
             "expires_in": describe_duration(state.settings.reset_max_age),
         },
     )
@@ -108,7 +114,8 @@ def _answer_unknown_address(address: Address) -> None:
     _bump_reset_counter(0)
     find_user_by_id(0)
     decoy = state.tokens.issue(Purpose.RESET, {"u": 0, "n": 0, "b": digest(0)})
-    row = _queue_reset_mail(address.email, decoy)
+    decoy_code = None if state.settings.verification_codes == "off" else "000000"
+    row = _queue_reset_mail(address.email, decoy, decoy_code)
     state.db.session.flush()
     state.db.session.delete(row)
     state.db.session.commit()
@@ -155,9 +162,27 @@ def reset_password(token: str, password: str) -> UserMixin:
     :raises TokenInvalid, TokenExpired, TokenSuperseded, TokenUsed: see :func:`check_reset_token`.
     :raises PasswordRejected: the new password breaks the policy.
     """
-    state = current_state()
     user, payload = _read(token)
-    state.passwords.check_policy(password, user_inputs=(user.email,))
+    current_state().passwords.check_policy(password, user_inputs=(user.email,))
+    return _set_new_password(user, payload.get("n"), password)
+
+
+def reset_password_with_code(email: str, code: str, password: str) -> UserMixin:
+    """Set the password of the account a mailed reset code was sent to.
+
+    The policy is checked before the code is used up, so a refused password costs no code.
+
+    :raises PasswordRejected: the new password breaks the policy.
+    :raises CodeInvalid, CodeExpired, CodeExhausted: see :func:`.codes.redeem_code`.
+    """
+    current_state().passwords.check_policy(password, user_inputs=(email,))
+    user = redeem_code(email, Purpose.RESET, code)
+    return _set_new_password(user, user.reset_counter, password)
+
+
+def _set_new_password(user: UserMixin, reset_counter: object, password: str) -> UserMixin:
+    """Set the password if the account is still as the proof found it; end every session."""
+    state = current_state()
     was_confirmed = user.is_confirmed
     model = state.models.user
     # The WHERE repeats what the token is bound to: of two racing requests, the second finds
@@ -166,7 +191,7 @@ def reset_password(token: str, password: str) -> UserMixin:
         update(model)
         .where(
             model.id == user.id,
-            model.reset_counter == payload.get("n"),
+            model.reset_counter == reset_counter,
             _equals(model.password_hash, user.password_hash),
             model.email_key == user.email_key,
             _equals(model.last_login_at, user.last_login_at),
@@ -180,6 +205,7 @@ def reset_password(token: str, password: str) -> UserMixin:
     if result.rowcount != 1:  # type: ignore[attr-defined]
         state.db.session.rollback()
         raise TokenUsed()
+    discard_codes(user, Purpose.RESET)
     state.db.session.refresh(user)
     queue_password_changed_notice(user)
     state.db.session.commit()
