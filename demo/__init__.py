@@ -12,7 +12,7 @@ from flask_migrate import Migrate
 
 from flask_mailproof import Mailproof
 
-from .config import load_config
+from .config import apply_proxy_fix, load_config
 from .models import db, models
 from .views import site
 
@@ -24,6 +24,7 @@ def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Create the demo application; ``config`` overrides what the environment gives."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, overrides=config)
+    apply_proxy_fix(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))
     mailproof.init_app(app)
