@@ -31,6 +31,8 @@ DEFAULTS: dict[str, t.Any] = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "MAIL_DEFAULT_SENDER": "Flask-Mailproof demo <no-reply@localhost>",
+    # Test each pooled connection before use, so a restarted database costs no failed request.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 
 
