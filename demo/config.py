@@ -13,7 +13,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Names read from the environment as they are.
-_NAMES = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASE_URL", "REDIS_URL", "TRUSTED_HOSTS")
+_NAMES = (
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TRUSTED_HOSTS",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+)
 #: Prefixes of names read from the environment.
 _PREFIXES = ("MAIL_", "MAILPROOF_", "RATELIMIT_", "SESSION_", "REMEMBER_COOKIE_", "PROXY_FIX_")
 #: ``PROXY_FIX_X_FOR`` ... ``PROXY_FIX_X_PREFIX``: how many proxies in front set each

@@ -178,3 +178,26 @@ def test_environment_values_parse_as_json():
     )
 
     assert settings == {"PROXY_FIX_X_FOR": 2, "TRUSTED_HOSTS": [".example.com"]}
+
+
+def test_database_outage_answers_503_with_a_retry_page(config, tmp_path):
+    config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'missing' / 'db.sqlite3'}"
+    client = create_app(config).test_client()
+
+    response = submit(
+        client,
+        "/register",
+        {"email": "dan@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert "Please try again in a minute" in response.get_data(as_text=True)
+
+
+def test_engine_options_come_from_the_environment(config, monkeypatch):
+    monkeypatch.setenv("SQLALCHEMY_ENGINE_OPTIONS", '{"pool_pre_ping": true, "pool_size": 2}')
+
+    app = create_app(config)
+
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_size": 2}
