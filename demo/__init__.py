@@ -44,7 +44,7 @@ def _database_unavailable(error: Exception) -> tuple[str, int, dict[str, str]]:
     page = render_template(
         "mailproof/error.html",
         title="Please try again in a minute",
-        message="The site cannot reach its database right now. Nothing you sent was lost "
-        "or half-done; please try again shortly.",
+        message="The site cannot reach its database right now, so nothing you sent was "
+        "saved. Please try again shortly.",
     )
     return page, 503, {"Retry-After": "30"}
