@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
+import os
 import typing as t
 
 import pytest
@@ -11,10 +13,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import MetaData, inspect
+from sqlalchemy import MetaData, insert, inspect
 
 from demo import create_app
-from demo.models import db
+from demo.models import db, models
 
 
 def drop_everything() -> None:
@@ -84,3 +86,21 @@ def test_drift_is_detected(empty_app):
 
     changes = [change for change in schema_drift() if change[0] == "add_table"]
     assert [table.name for _, table in changes] == ["users"]
+
+
+@pytest.mark.xfail(
+    (os.environ.get("TEST_DATABASE_URL") or "").startswith("mysql"),
+    strict=True,
+    reason="the shipped migration predates email_key's utf8mb4_bin collation, which Alembic's "
+    "comparison does not see; regenerating the migration fixes it (then remove this mark)",
+)
+def test_migrated_email_key_tells_accented_letters_apart(empty_app):
+    upgrade()
+    row = {"email": "x@example.com", "session_stamp": "s", "is_admin": False}
+    with db.engine.begin() as connection:
+        for key in ("jose@example.com", "josé@example.com"):
+            connection.execute(
+                insert(models.user.__table__).values(
+                    **row, email_key=key, registered_at=dt.datetime(2026, 1, 1), confirm_counter=0
+                )
+            )
