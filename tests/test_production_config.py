@@ -59,6 +59,11 @@ def test_refuses_a_placeholder_among_the_fallback_keys(config):
         create_app({**config, "SECRET_KEY_FALLBACKS": ["change-me-later-please-0123456789abcdef"]})
 
 
+def test_refuses_fallback_keys_that_are_not_a_list(config):
+    with pytest.raises(ConfigurationError, match="SECRET_KEY_FALLBACKS must be a list"):
+        create_app({**config, "SECRET_KEY_FALLBACKS": secrets.token_hex(32)})
+
+
 def test_refusal_says_how_to_make_a_key(config):
     with pytest.raises(ConfigurationError, match=r"secrets\.token_hex\(32\)"):
         create_app({**config, "SECRET_KEY": "dev"})

@@ -153,6 +153,8 @@ def check_signing_keys(
     """
     if not secret_key:
         raise ConfigurationError("Mailproof signs every link with SECRET_KEY; set it.")
+    if isinstance(fallbacks, (str, bytes)):
+        raise ConfigurationError('SECRET_KEY_FALLBACKS must be a list of keys: ["old key"].')
     if debug:
         return secret_key
     for name, key in [
