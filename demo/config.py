@@ -10,11 +10,22 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 #: Names read from the environment as they are.
-_NAMES = ("SECRET_KEY", "SECRET_KEY_FALLBACKS", "DATABASE_URL", "REDIS_URL", "TRUSTED_HOSTS")
+_NAMES = (
+    "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "TRUSTED_HOSTS",
+    "SQLALCHEMY_ENGINE_OPTIONS",
+)
 #: Prefixes of names read from the environment.
-_PREFIXES = ("MAIL_", "MAILPROOF_", "RATELIMIT_", "SESSION_", "REMEMBER_COOKIE_")
+_PREFIXES = ("MAIL_", "MAILPROOF_", "RATELIMIT_", "SESSION_", "REMEMBER_COOKIE_", "PROXY_FIX_")
+#: ``PROXY_FIX_X_FOR`` ... ``PROXY_FIX_X_PREFIX``: how many proxies in front set each
+#: ``X-Forwarded-*`` header (werkzeug's ``ProxyFix`` arguments); 0, the default, trusts none.
+PROXY_FIX_HEADERS = ("x_for", "x_proto", "x_host", "x_port", "x_prefix")
 
 #: Defaults before the environment: bodies are bounded (a 1 MB password still reaches the
 #: form, which refuses it with a message instead of a bare 413).
@@ -29,6 +40,8 @@ DEFAULTS: dict[str, t.Any] = {
     "MAIL_DEFAULT_SENDER": "Flask-Mailproof demo <no-reply@localhost>",
     # Verified contact messages land here; in development, in the mailbox at /_mail.
     "MAILPROOF_CONTACT_RECIPIENT": "owner@localhost",
+    # Test each pooled connection before use, so a restarted database costs no failed request.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
 
 
@@ -52,9 +65,9 @@ def environment_settings(environ: t.Mapping[str, str]) -> dict[str, t.Any]:
 def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> None:
     """Fill ``app.config`` from defaults, ``.env``, the environment and ``overrides``."""
     load_dotenv(Path.cwd() / ".env")
+    explicit = {**environment_settings(os.environ), **(overrides or {})}
     app.config.update(DEFAULTS)
-    app.config.update(environment_settings(os.environ))
-    app.config.update(overrides or {})
+    app.config.update(explicit)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI",
@@ -63,8 +76,10 @@ def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> N
     )
     if app.debug and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
-    app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", not app.debug)
-    app.config["REMEMBER_COOKIE_SECURE"] = app.config.get("REMEMBER_COOKIE_SECURE", not app.debug)
+    # Cookies travel over https only, outside debug (Flask's own default is False, so only
+    # an explicit setting counts); the development server speaks plain http.
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        app.config[name] = explicit.get(name, not app.debug)
 
 
 def _development_secret_key(instance: Path) -> str:
@@ -74,3 +89,20 @@ def _development_secret_key(instance: Path) -> str:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def apply_proxy_fix(app: Flask) -> None:
+    """Trust ``X-Forwarded-*`` from as many proxies as ``PROXY_FIX_*`` say, and no further.
+
+    Only behind a proxy that sets these headers: without one, a client could send them and
+    pass for any address (which per-IP rate limits key on) or scheme.
+    """
+    counts = {}
+    for name in PROXY_FIX_HEADERS:
+        key = f"PROXY_FIX_{name.upper()}"
+        value = app.config.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{key} must be a number of proxies (0 or more), not {value!r}.")
+        counts[name] = value
+    if any(counts.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **counts)  # type: ignore[method-assign]

@@ -15,7 +15,7 @@ from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
 from .mail.worker import DeliveryThread
 from .passwords import Passwords
-from .settings import Settings
+from .settings import Settings, check_signing_keys
 from .state import MailproofState
 from .tokens import Tokens, same
 from .web import (
@@ -69,8 +69,8 @@ class Mailproof:
         """Read the settings and register the views, login handling, CSRF and CLI on ``app``."""
         if self.db is None or self.models is None:
             raise ConfigurationError("Mailproof needs db= and models= (see define_models).")
-        if not app.secret_key:
-            raise ConfigurationError("Mailproof signs every link with SECRET_KEY; set it.")
+        fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
+        secret_key = check_signing_keys(app.secret_key, fallbacks, debug=app.debug)
         settings = Settings.from_config(app.config, debug=app.debug)
         outbox = Outbox(
             self.db,
@@ -90,7 +90,7 @@ class Mailproof:
             settings=settings,
             db=self.db,
             models=self.models,
-            tokens=Tokens(app.secret_key, app.config.get("SECRET_KEY_FALLBACKS") or ()),
+            tokens=Tokens(secret_key, fallbacks),
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost,
                 memory_cost=settings.argon2_memory_cost,

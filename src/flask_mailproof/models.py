@@ -27,6 +27,13 @@ UTCDateTime = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 #: Longest uniqueness key stored: NFKC and case folding can lengthen an address.
 EMAIL_KEY_LENGTH = 320
 
+#: The uniqueness key, compared byte for byte everywhere. MySQL/MariaDB's default collations
+#: ignore case and accents, so ``jose@x`` would find (and block) ``josé@x``; the key is folded
+#: already, so a binary collation is exact. 320 characters of utf8mb4 fit InnoDB's index limit.
+EmailKey = String(EMAIL_KEY_LENGTH).with_variant(
+    mysql.VARCHAR(EMAIL_KEY_LENGTH, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+)
+
 
 def new_stamp() -> str:
     """Return a fresh session stamp; changing it ends every session of the account."""
@@ -44,7 +51,7 @@ class UserMixin(flask_login.UserMixin):
     #: The address mail goes to, as the user typed it after normalisation.
     email: Mapped[str] = mapped_column(String(254))
     #: Case-folded NFKC form of :attr:`email`; its unique index makes addresses unique.
-    email_key: Mapped[str] = mapped_column(String(EMAIL_KEY_LENGTH), unique=True)
+    email_key: Mapped[str] = mapped_column(EmailKey, unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: When the address was proven; kept for time-to-confirm statistics.

@@ -11,6 +11,24 @@ from .errors import ConfigurationError
 #: Prefix of every setting this extension reads from ``app.config``.
 PREFIX = "MAILPROOF_"
 
+#: Shortest ``SECRET_KEY`` accepted outside debug: 32 random characters are beyond guessing.
+MIN_SECRET_KEY_LENGTH = 32
+#: Fewest distinct characters in a ``SECRET_KEY``; fewer is a pattern, not a random string.
+MIN_SECRET_KEY_DISTINCT = 10
+#: Words that mark a key copied from an example (compared lower-cased, letters and digits only).
+PLACEHOLDER_MARKERS = (
+    "changeme",
+    "changethis",
+    "replaceme",
+    "yoursecret",
+    "mysecret",
+    "supersecret",
+    "notsecret",
+    "insecure",
+    "placeholder",
+    "example",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
@@ -151,6 +169,50 @@ class Settings:
             return self.base_url.rstrip("/")
         # Only reachable in debug (checked at start): the development server's default address.
         return "http://127.0.0.1:5000"
+
+
+def check_signing_keys(
+    secret_key: str | bytes | None,
+    fallbacks: t.Iterable[str | bytes] = (),
+    *,
+    debug: bool,
+) -> str | bytes:
+    """Return ``secret_key`` if it may sign links: always set, and outside debug unguessable.
+
+    Every mailed link is signed with it: whoever guesses it can confirm any address and reset
+    any password. The keys in ``SECRET_KEY_FALLBACKS`` still verify links, so they are held to
+    the same rule.
+
+    :raises ConfigurationError: naming the problem and how to make a good key.
+    """
+    if not secret_key:
+        raise ConfigurationError("Mailproof signs every link with SECRET_KEY; set it.")
+    if isinstance(fallbacks, (str, bytes)):
+        raise ConfigurationError('SECRET_KEY_FALLBACKS must be a list of keys: ["old key"].')
+    if debug:
+        return secret_key
+    for name, key in [
+        ("SECRET_KEY", secret_key),
+        *(("SECRET_KEY_FALLBACKS", k) for k in fallbacks),
+    ]:
+        problem = _weakness(key.decode("latin-1") if isinstance(key, bytes) else key)
+        if problem is not None:
+            raise ConfigurationError(
+                f"{name} {problem}; outside debug it must be a long random string. Make one with "
+                "`python -c 'import secrets; print(secrets.token_hex(32))'`."
+            )
+    return secret_key
+
+
+def _weakness(key: str) -> str | None:
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"has {len(key)} characters, fewer than {MIN_SECRET_KEY_LENGTH}"
+    letters = "".join(c for c in key.lower() if c.isalnum())
+    if any(marker in letters for marker in PLACEHOLDER_MARKERS):
+        return "is a placeholder from an example"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        return "repeats a few characters"
+    return None
 
 
 def _sender_from_flask_mail(value: t.Any) -> str | None:

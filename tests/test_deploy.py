@@ -1,0 +1,156 @@
+"""The documented deployment commands, run for real: migrate, then gunicorn with several workers."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import typing as t
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import MetaData, create_engine, text
+
+from conftest import PASSWORD, database_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+pytestmark = pytest.mark.slow
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def drop_everything(url: str) -> None:
+    engine = create_engine(url)
+    existing = MetaData()
+    existing.reflect(bind=engine)
+    existing.drop_all(bind=engine)
+    engine.dispose()
+
+
+class Browser:
+    """Enough of a browser for forms: cookies, no redirects followed, plain http."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+        )
+
+    def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, str, str]:
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            with self.opener.open(self.base + path, body, timeout=10) as response:
+                return (
+                    response.status,
+                    response.headers.get("Location", ""),
+                    response.read().decode(),
+                )
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Location", ""), error.read().decode()
+
+    def submit(self, path: str, data: dict[str, str]) -> tuple[int, str, str]:
+        _, _, page = self.request(path)
+        match = _CSRF.search(page)
+        assert match, page
+        return self.request(path, {"csrf_token": match.group(1), **data})
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: t.Any, **kwargs: t.Any) -> None:
+        return None
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> t.Iterator[tuple[str, str]]:
+    """Run ``flask db upgrade`` and gunicorn as docs/deploy.md says; yield (base URL, DB URL)."""
+    url = database_url(tmp_path)
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "MAILPROOF_BASE_URL": f"http://127.0.0.1:{port}",
+        # Plain http on loopback only; behind a TLS proxy these stay at their secure default.
+        "SESSION_COOKIE_SECURE": "false",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_ACCESS_LOG": "/dev/null",
+    }
+    env.pop("FLASK_DEBUG", None)
+    drop_everything(url)
+    subprocess.run(
+        [BIN / "flask", "--app", "demo", "db", "upgrade"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    log = (tmp_path / "gunicorn.log").open("w")
+    server = subprocess.Popen(
+        [BIN / "gunicorn", "-c", "gunicorn.conf.py", "demo:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_serving(base, server)
+        yield base, url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        drop_everything(url)
+
+
+def _wait_until_serving(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "gunicorn exited"
+        try:
+            with urllib.request.urlopen(base + "/", timeout=2):  # noqa: S310 - http, built here
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("gunicorn did not answer within 30 s")
+
+
+def _outbox_status(url: str) -> list[tuple[str, str]]:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT kind, status FROM mailproof_outbox")).all()
+    engine.dispose()
+    return [(kind, status) for kind, status in rows]
+
+
+def test_gunicorn_serves_sign_up_with_several_workers(served):
+    base, url = served
+    browser = Browser(base)
+
+    status, location, _ = browser.submit(
+        "/register",
+        {"email": "Deploy@Example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    assert (status, location) == (302, "/unconfirmed")
+    # The worker's own delivery thread drains the outbox (no preload: it starts per process).
+    deadline = time.monotonic() + 20
+    while _outbox_status(url) != [("confirm", "sent")] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _outbox_status(url) == [("confirm", "sent")]
