@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := demo
 
-.PHONY: install run test lint typecheck clean
+.PHONY: install run test lint typecheck clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,3 +33,12 @@ test: lint typecheck
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Extract every marked string, merge it into each catalog, compile the catalogs (commit all).
+CATALOGS := src/flask_mailproof/translations
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location file --sort-output \
+		--omit-header -o $(CATALOGS)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
+		--ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
