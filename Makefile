@@ -34,11 +34,16 @@ test: lint typecheck
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Extract every marked string, merge it into each catalog, compile the catalogs (commit all).
-CATALOGS := src/flask_mailproof/translations
+# Extract every marked string, merge it into each catalog, compile the catalogs (commit all):
+# the extension's (shipped in the package) and the demo's own.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location file --sort-output \
-		--omit-header -o $(CATALOGS)/messages.pot .
-	$(BIN)/pybabel update -i $(CATALOGS)/messages.pot -d $(CATALOGS) --no-fuzzy-matching \
-		--ignore-obsolete --width 100
-	$(BIN)/pybabel compile -d $(CATALOGS) --statistics
+	$(call catalogs,babel.cfg,src/flask_mailproof/translations)
+	$(call catalogs,demo/babel.cfg,demo/translations)
+
+define catalogs
+	$(BIN)/pybabel extract -F $(1) -k lazy_gettext --add-location file --sort-output \
+		--omit-header -o $(2)/messages.pot .
+	$(BIN)/pybabel update -i $(2)/messages.pot -d $(2) --no-fuzzy-matching --ignore-obsolete \
+		--width 100
+	$(BIN)/pybabel compile -d $(2) --statistics
+endef

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
-from babel.messages.mofile import read_mo
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 from flask_babel import Babel
@@ -31,15 +32,8 @@ def heading(response) -> str:
     return " ".join(match.group(1).split())
 
 
-def test_german_catalog_translates_every_message() -> None:
-    with open(TRANSLATIONS / "messages.pot", "rb") as pot_file:
-        template = read_po(pot_file)
-    with open(TRANSLATIONS / "de/LC_MESSAGES/messages.po", "rb") as po_file:
-        catalog = read_po(po_file)
-
-    missing = [m.id for m in template if m.id and not (catalog.get(m.id) and catalog[m.id].string)]
-
-    assert missing == []
+#: The extension's catalogs, shipped in the package, and the demo's own.
+CATALOG_FOLDERS = [TRANSLATIONS, Path(__file__).resolve().parent.parent / "demo" / "translations"]
 
 
 def _entries(catalog) -> dict[object, object]:
@@ -49,10 +43,23 @@ def _entries(catalog) -> dict[object, object]:
     return {key(m.id): key(m.string) for m in catalog if m.id}
 
 
-def test_compiled_german_catalog_matches_its_source() -> None:
-    with open(TRANSLATIONS / "de/LC_MESSAGES/messages.po", "rb") as po_file:
+@pytest.mark.parametrize("folder", CATALOG_FOLDERS, ids=["extension", "demo"])
+def test_german_catalog_translates_every_message(folder) -> None:
+    with open(folder / "messages.pot", "rb") as pot_file:
+        template = _entries(read_po(pot_file))
+    with open(folder / "de/LC_MESSAGES/messages.po", "rb") as po_file:
+        catalog = _entries(read_po(po_file))
+
+    missing = [key for key in template if not catalog.get(key)]
+
+    assert missing == [], "run `make translations` and translate what is new"
+
+
+@pytest.mark.parametrize("folder", CATALOG_FOLDERS, ids=["extension", "demo"])
+def test_compiled_german_catalog_matches_its_source(folder) -> None:
+    with open(folder / "de/LC_MESSAGES/messages.po", "rb") as po_file:
         source = _entries(read_po(po_file))
-    with open(TRANSLATIONS / "de/LC_MESSAGES/messages.mo", "rb") as mo_file:
+    with open(folder / "de/LC_MESSAGES/messages.mo", "rb") as mo_file:
         compiled = _entries(read_mo(mo_file))
 
     assert compiled == source, "run `make translations` and commit the .mo"
@@ -66,7 +73,8 @@ def unconfirmed_token(app, make_user) -> tuple[str, object]:
 
 
 PAGES = [
-    # (what, path or a function of the fixtures, English heading, German heading)
+    # (what, path, English heading, German heading)
+    ("home", "/", "Prove you own your address", "Beweisen Sie, dass Ihnen Ihre Adresse gehört"),
     ("register", "/register", "Create an account", "Konto anlegen"),
     ("login", "/login", "Log in", "Anmelden"),
     ("resend", "/resend", "Get a new confirmation link", "Neuen Bestätigungslink anfordern"),
@@ -277,5 +285,34 @@ def test_supported_locales_are_a_setting(tmp_path) -> None:
 
 def test_host_locale_selector_decides(tmp_path) -> None:
     app = _host_app(tmp_path, babel=Babel())
+
+    assert heading(app.test_client().get("/login", headers=ENGLISH)) == "Anmelden"
+
+
+def _host_catalog(folder: Path, translations: dict[str, str]) -> Path:
+    """Compile a German catalog of the host application's own into ``folder``."""
+    catalog = Catalog(locale="de")
+    for source, translated in translations.items():
+        catalog.add(source, translated)
+    target = folder / "de" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    with open(target / "messages.mo", "wb") as mo_file:
+        write_mo(mo_file, catalog)
+    return folder
+
+
+def test_host_catalog_overrides_a_message_and_keeps_the_rest(tmp_path) -> None:
+    folder = _host_catalog(tmp_path / "translations", {"Log in": "Einloggen"})
+    app = _host_app(tmp_path, babel=Babel(), BABEL_TRANSLATION_DIRECTORIES=str(folder))
+
+    body = app.test_client().get("/login").get_data(as_text=True)
+
+    assert heading(app.test_client().get("/login")) == "Einloggen"
+    assert "Passwort" in body
+
+
+def test_babel_set_up_after_the_extension_still_finds_its_catalogs(tmp_path) -> None:
+    app = _host_app(tmp_path)
+    Babel(app, locale_selector=lambda: "de")
 
     assert heading(app.test_client().get("/login", headers=ENGLISH)) == "Anmelden"

@@ -3,7 +3,8 @@
 An application that already set up Flask-Babel keeps its locale selector, so it decides the
 language of the extension's pages and mails too; its own catalogs win over ours for a message
 both translate. An application without Flask-Babel gets one, choosing from the browser's
-``Accept-Language`` among ``MAILPROOF_LOCALES``. Initialise Flask-Babel before the extension.
+``Accept-Language`` among ``MAILPROOF_LOCALES``. Initialise Flask-Babel before the extension, so
+that the application's locale selector is the one in place.
 """
 
 from __future__ import annotations
@@ -45,6 +46,20 @@ def init_translations(app: Flask, locales: t.Sequence[str]) -> None:
     """Make the extension's catalogs part of ``app``'s translations."""
     if "babel" not in app.extensions:
         Babel(app, locale_selector=lambda: _locale_from_browser(locales))
+    add_catalogs(app)
+    # An application that sets Flask-Babel up after the extension replaces its configuration;
+    # the catalogs are added again on the first request that finds them missing.
+    app.before_request(lambda: add_catalogs(app))
+    if "gettext" not in app.jinja_env.globals:
+        # An application whose Flask-Babel was told not to configure Jinja.
+        app.jinja_env.add_extension("jinja2.ext.i18n")
+        app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+            gettext=gettext, ngettext=ngettext, newstyle=True
+        )
+
+
+def add_catalogs(app: Flask) -> None:
+    """Put the extension's catalog directory first in ``app``'s Flask-Babel configuration."""
     config = get_babel(app)
     directory = str(TRANSLATIONS)
     if directory in config.translation_directories:
@@ -55,12 +70,6 @@ def init_translations(app: Flask, locales: t.Sequence[str]) -> None:
     # Flask-Babel merges catalogs in order, later ones winning: the application's come after.
     config.translation_directories.insert(0, directory)
     config.default_domain = ";".join([DOMAIN, *domains])
-    if "gettext" not in app.jinja_env.globals:
-        # An application whose Flask-Babel was told not to configure Jinja.
-        app.jinja_env.add_extension("jinja2.ext.i18n")
-        app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
-            gettext=gettext, ngettext=ngettext, newstyle=True
-        )
 
 
 def _locale_from_browser(locales: t.Sequence[str]) -> str | None:

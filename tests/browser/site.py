@@ -137,6 +137,15 @@ class Site:
         self.audit()
         return links[0]
 
+    def press_mailed_button(
+        self, to: str, path_prefix: str, button: str, subject: str | None = None
+    ) -> str:
+        """Do what a person does with a mailed link: open the newest mail to ``to``, follow its
+        ``path_prefix`` link and press ``button`` on the page. Returns the link."""
+        link = self.follow_mail_link(to, path_prefix, subject)
+        self.press(button)
+        return link
+
     def mail_count(self, to: str) -> int:
         self.goto("/_mail")
         cells = self.page.locator("table.mailbox tbody tr").filter(

@@ -1,4 +1,18 @@
-"""Steps every flow starts from, written once: sign up, confirm by mail, log in and out."""
+"""Steps every flow starts from, written once: sign up, confirm by mail, log in and out.
+
+A new flow's test reads like its steps, e.g. a password reset::
+
+    sign_up(site, "ann@example.com")
+    log_out(site)
+    site.goto("/reset")
+    site.submit_form("Send me a link", **{"Email address": "ann@example.com"})
+    site.follow_mail_link("ann@example.com", "/reset/")
+    site.submit_form("Set the password", **{"Password": NEW, "Repeat the password": NEW})
+    log_in(site, "ann@example.com", NEW)
+
+Fill fields by their visible label and press buttons by their visible name: a test that
+passes proves the labels are tied to their fields. Every page loaded is checked by axe-core.
+"""
 
 from __future__ import annotations
 
