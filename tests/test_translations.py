@@ -316,3 +316,10 @@ def test_babel_set_up_after_the_extension_still_finds_its_catalogs(tmp_path) -> 
     Babel(app, locale_selector=lambda: "de")
 
     assert heading(app.test_client().get("/login", headers=ENGLISH)) == "Anmelden"
+
+
+def test_expired_form_page_is_translated(client) -> None:
+    response = client.post("/login", data={"email": "x@example.com"}, headers=GERMAN)
+
+    assert response.status_code == 400
+    assert heading(response) == "Dieses Formular ist abgelaufen"
