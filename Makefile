@@ -13,7 +13,8 @@ PYTEST = $(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; \
 	[ $$status -ne 5 ] || echo "pytest collected no test (exit 5): the suite is broken" >&2; \
 	exit $$status; }
 
-.PHONY: install run test test-postgres test-mariadb test-backends lint typecheck clean api-fuzz
+.PHONY: install run test test-postgres test-mariadb test-backends pytest lint typecheck clean api-fuzz \
+	translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,17 +40,36 @@ typecheck: install
 test: lint typecheck
 	$(PYTEST)
 
-# The suite again on PostgreSQL and on MariaDB (servers running, databases created).
+# The suite again on PostgreSQL and on MariaDB (servers running, databases created). The
+# browser tests serve the demo from their own SQLite file, so one run of them (make test) is enough.
 test-postgres: install
-	TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' $(PYTEST)
+	TEST_DATABASE_URL='$(TEST_POSTGRES_URL)' PYTEST_ARGS='-m "not browser" $(PYTEST_ARGS)' $(MAKE) --no-print-directory pytest
 
 test-mariadb: install
-	TEST_DATABASE_URL='$(TEST_MARIADB_URL)' $(PYTEST)
+	TEST_DATABASE_URL='$(TEST_MARIADB_URL)' PYTEST_ARGS='-m "not browser" $(PYTEST_ARGS)' $(MAKE) --no-print-directory pytest
+
+pytest: install
+	$(PYTEST)
 
 test-backends: test-postgres test-mariadb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
+# schemathesis against a running demo's OpenAPI document (CI runs it).
 api-fuzz: install
 	bash .ci/api-fuzz
+
+# Extract every marked string, merge it into each catalog, compile the catalogs (commit all):
+# the extension's (shipped in the package) and the demo's own.
+translations: install
+	$(call catalogs,babel.cfg,src/flask_mailproof/translations)
+	$(call catalogs,demo/babel.cfg,demo/translations)
+
+define catalogs
+	$(BIN)/pybabel extract -F $(1) -k lazy_gettext --add-location file --sort-output \
+		--omit-header -o $(2)/messages.pot .
+	$(BIN)/pybabel update -i $(2)/messages.pot -d $(2) --no-fuzzy-matching --ignore-obsolete \
+		--width 100
+	$(BIN)/pybabel compile -d $(2) --statistics
+endef

@@ -8,6 +8,7 @@ import unicodedata
 import email_validator
 
 from .errors import InvalidAddress
+from .i18n import gettext
 
 #: RFC 5321's limit on a forward path, and email-validator's.
 MAX_ADDRESS_LENGTH = 254
@@ -38,11 +39,13 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
     """
     value = value.strip()
     if not value:
-        raise InvalidAddress("Enter your email address.")
+        raise InvalidAddress(gettext("Enter your email address."))
     if len(value) > MAX_ADDRESS_LENGTH:
-        raise InvalidAddress(f"An address has at most {MAX_ADDRESS_LENGTH} characters.")
+        raise InvalidAddress(
+            gettext("An address has at most %(num)d characters.", num=MAX_ADDRESS_LENGTH)
+        )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
-        raise InvalidAddress("The address contains characters an address cannot have.")
+        raise InvalidAddress(gettext("The address contains characters an address cannot have."))
     try:
         result = email_validator.validate_email(
             value,
@@ -52,6 +55,9 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
             allow_display_name=False,
         )
     except email_validator.EmailNotValidError as exc:
-        raise InvalidAddress(str(exc)) from None
+        # email-validator explains in English only; the reason is kept, with a translated lead.
+        raise InvalidAddress(
+            gettext("This is not a valid email address (%(detail)s)", detail=str(exc))
+        ) from None
     normalised = result.normalized
     return Address(email=normalised, key=address_key(normalised))

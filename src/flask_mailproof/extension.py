@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from .cli import mailproof_cli
 from .errors import ConfigurationError
 from .flows.accounts import find_user_by_id
+from .i18n import gettext, init_translations, lazy_gettext
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
 from .mail.worker import DeliveryThread
@@ -103,6 +104,7 @@ class Mailproof:
             transport=transport_from_config(app.config),
             delivery_thread=delivery_thread,
         )
+        init_translations(app, settings.locales)
         _init_login(app)
         if "csrf" not in app.extensions:
             CSRFProtect(app)
@@ -118,6 +120,9 @@ def _init_login(app: Flask) -> None:
         manager = LoginManager(app)
         manager.login_view = "mailproof.login"
         manager.login_message_category = "info"
+        # Translated when flashed, in the language of that request.
+        manager.login_message = lazy_gettext("Please log in to see this page.")
+        manager.localize_callback = str
     # Session ids are "<id>:<stamp>", so a rotated stamp ends every session and remember-me
     # cookie of that account.
     manager.user_loader(_load_user)
@@ -136,14 +141,14 @@ def _load_user(session_id: str) -> UserMixin | None:
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
     return render_template(
         "mailproof/error.html",
-        title="This form has expired",
-        message="Go back, reload the page and try again.",
+        title=gettext("This form has expired"),
+        message=gettext("Go back, reload the page and try again."),
     ), 400
 
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
     return render_template(
         "mailproof/error.html",
-        title="Too much data",
-        message="What you sent is larger than this site accepts.",
+        title=gettext("Too much data"),
+        message=gettext("What you sent is larger than this site accepts."),
     ), 413

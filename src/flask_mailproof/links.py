@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from flask import current_app
 
+from .i18n import gettext, ngettext
 from .state import current_state
 
 #: The names ``MAILPROOF_FRONTEND_URLS`` uses for the pages a mailed link can open.
@@ -42,10 +43,12 @@ def external_url(endpoint: str, **values: t.Any) -> str:
 
 def describe_duration(seconds: int) -> str:
     """Return ``"24 hours"``, ``"15 minutes"``...: how long a link lives, for the mail's text."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            if unit == "day" and count == 1:
-                return "24 hours"
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} seconds"
+    if seconds == 86400:
+        return gettext("24 hours")
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return ngettext("%(num)d day", "%(num)d days", seconds // 86400)
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return ngettext("%(num)d hour", "%(num)d hours", seconds // 3600)
+    if seconds >= 60 and seconds % 60 == 0:
+        return ngettext("%(num)d minute", "%(num)d minutes", seconds // 60)
+    return ngettext("%(num)d second", "%(num)d seconds", seconds)

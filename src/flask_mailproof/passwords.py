@@ -9,6 +9,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from zxcvbn import zxcvbn
 
 from .errors import PasswordRejected
+from .i18n import gettext
 
 #: zxcvbn's cost grows with length; past this many characters a password is long enough that
 #: only its start tells whether it is a pattern (``aaaa...``, a phrase from a list).
@@ -51,15 +52,17 @@ class Passwords:
         :raises PasswordRejected: with the reason to show next to the field.
         """
         if len(password.encode("utf-8", "surrogatepass")) > self.max_bytes:
-            raise PasswordRejected(f"Use at most {self.max_bytes} bytes.")
+            raise PasswordRejected(gettext("Use at most %(num)d bytes.", num=self.max_bytes))
         password = normalise_password(password)
         if len(password) < self.min_length:
-            raise PasswordRejected(f"Use at least {self.min_length} characters.")
+            raise PasswordRejected(gettext("Use at least %(num)d characters.", num=self.min_length))
         result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=list(user_inputs))
         if result["score"] < self.min_score:
+            # zxcvbn's own feedback is English; our catalogs translate the sentences it knows.
             feedback = result["feedback"]
-            reason = feedback.get("warning") or "This password is too easy to guess."
-            suggestions = " ".join(feedback.get("suggestions") or ())
+            warning = feedback.get("warning")
+            reason = gettext(warning) if warning else gettext("This password is too easy to guess.")
+            suggestions = " ".join(gettext(s) for s in feedback.get("suggestions") or ())
             raise PasswordRejected(f"{reason.rstrip('.')}. {suggestions}".strip())
 
     def hash(self, password: str) -> str:

@@ -110,6 +110,9 @@ class Settings:
     post_login_endpoint: str = "mailproof.profile"
     #: Where ``/logout`` sends the user.
     post_logout_url: str = "/"
+    #: Languages offered to browsers (``Accept-Language``) when the application has no
+    #: Flask-Babel locale selector of its own; the first is the fallback.
+    locales: t.Sequence[str] = ("en", "de")
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any], *, debug: bool) -> Settings:
@@ -156,6 +159,8 @@ class Settings:
                 raise ConfigurationError(
                     f"MAILPROOF_FRONTEND_URLS[{name!r}] must be an http(s) URL with {{token}}."
                 )
+        if not self.locales or isinstance(self.locales, str):
+            raise ConfigurationError('MAILPROOF_LOCALES must be a list of locales, e.g. ["en"].')
         if self.password_min_length < 8:
             raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
 

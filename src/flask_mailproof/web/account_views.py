@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected
 from ..flows.login import authenticate
 from ..flows.registration import register_user
+from ..i18n import gettext
 from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
@@ -27,7 +28,7 @@ def register() -> Response:
             show_flow_error(form, error)
         else:
             # The same answer whether or not the address had an account: nobody is logged in.
-            flash("Check your inbox: we sent you a link to confirm your address.", "info")
+            flash(gettext("Check your inbox: we sent you a link to confirm your address."), "info")
             return redirect(url_for("mailproof.unconfirmed"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return page("register.html", status, form=form)
@@ -41,7 +42,7 @@ def login() -> Response:
         try:
             user = authenticate(form.email.data, form.password.data)
         except InvalidCredentials:
-            add_field_error(form.password, "Wrong address or password.")
+            add_field_error(form.password, gettext("Wrong address or password."))
         else:
             begin_session(user, remember=form.remember.data)
             if is_safe_next(next_url):
@@ -57,9 +58,14 @@ def login() -> Response:
 def logout() -> Response:
     form = ButtonForm()
     if not form.validate_on_submit():
-        return page("error.html", 400, title="Logging out failed", message="Please try again.")
+        return page(
+            "error.html",
+            400,
+            title=gettext("Logging out failed"),
+            message=gettext("Please try again."),
+        )
     end_session()
-    flash("You are logged out.", "info")
+    flash(gettext("You are logged out."), "info")
     return redirect(current_state().settings.post_logout_url)
 
 

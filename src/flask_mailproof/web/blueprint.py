@@ -6,6 +6,8 @@ import typing as t
 
 from flask import Blueprint, current_app
 
+from ..i18n import current_language
+
 #: Named ``mailproof``; its templates live in the package's ``templates/mailproof``.
 bp = Blueprint("mailproof", "flask_mailproof", template_folder="templates")
 
@@ -13,4 +15,8 @@ bp = Blueprint("mailproof", "flask_mailproof", template_folder="templates")
 @bp.app_context_processor
 def _template_helpers() -> dict[str, t.Any]:
     # Pages link to optional flows (reset, email change) only where the app serves them.
-    return {"mailproof_has": lambda endpoint: endpoint in current_app.view_functions}
+    return {
+        "mailproof_has": lambda endpoint: endpoint in current_app.view_functions,
+        # For <html lang> of pages and mails.
+        "mailproof_lang": current_language(),
+    }

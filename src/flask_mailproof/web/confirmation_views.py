@@ -25,6 +25,7 @@ from ..flows.confirmation import (
     resend_confirmation,
     resend_to_address,
 )
+from ..i18n import gettext, ngettext
 from .blueprint import bp
 from .forms import ButtonForm, EmailForm
 from .pages import FORM_ERROR_STATUS, page, show_flow_error
@@ -54,11 +55,11 @@ def confirm(token: str) -> Response:
             return page("confirm.html", form=form, token=token)
         confirm_email(token)
     except AlreadyConfirmed:
-        flash("Your address is confirmed already; you can log in.", "info")
+        flash(gettext("Your address is confirmed already; you can log in."), "info")
         return _after_confirmation()
     except (TokenInvalid, TokenExpired, TokenSuperseded) as error:
         return _token_problem_page(token, error)
-    flash("Thank you: your address is confirmed.", "success")
+    flash(gettext("Thank you: your address is confirmed."), "success")
     return _after_confirmation()
 
 
@@ -71,7 +72,7 @@ def renew_confirmation(token: str) -> Response:
         renew_expired_confirmation(token)
     except TokenInvalid:
         return page("token_invalid.html", 404)
-    flash("If this account still needs confirming, a fresh link is on its way.", "info")
+    flash(gettext("If this account still needs confirming, a fresh link is on its way."), "info")
     return redirect(url_for("mailproof.unconfirmed"))
 
 
@@ -112,8 +113,10 @@ def resend() -> Response:
         else:
             # The same answer for every address, known or not.
             flash(
-                "If that address has an account waiting for confirmation, a new link is "
-                "on its way.",
+                gettext(
+                    "If that address has an account waiting for confirmation, a new link is "
+                    "on its way."
+                ),
                 "info",
             )
             return redirect(url_for("mailproof.unconfirmed"))
@@ -128,14 +131,17 @@ def _resend_for_current_user() -> Response:
     try:
         resend_confirmation(current_user)
     except AlreadyConfirmed:
-        flash("Your address is confirmed already.", "info")
+        flash(gettext("Your address is confirmed already."), "info")
         return redirect(url_for("mailproof.profile"))
     except RateLimited as limited:
         flash(
-            f"A link was sent moments ago; you can ask for another in "
-            f"{limited.retry_after} seconds.",
+            ngettext(
+                "A link was sent moments ago; you can ask for another in %(num)d second.",
+                "A link was sent moments ago; you can ask for another in %(num)d seconds.",
+                limited.retry_after,
+            ),
             "error",
         )
         return _unconfirmed_page(429, retry_after=limited.retry_after)
-    flash("A new link is on its way; earlier links no longer work.", "success")
+    flash(gettext("A new link is on its way; earlier links no longer work."), "success")
     return redirect(url_for("mailproof.unconfirmed"))

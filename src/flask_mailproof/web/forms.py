@@ -11,6 +11,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 from ..addresses import MAX_ADDRESS_LENGTH
 from ..errors import InvalidContactField
 from ..flows.contact import clean_contact_text
+from ..i18n import gettext, lazy_gettext
 from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH
 from ..state import current_state
 
@@ -19,15 +20,18 @@ def _password_size(form: FlaskForm, field: Field) -> None:
     # Checked here, before any flow can hash it: a megabyte password costs nothing to refuse.
     limit = current_state().settings.password_max_bytes
     if len((field.data or "").encode("utf-8", "surrogatepass")) > limit:
-        raise ValidationError(f"Use at most {limit} bytes.")
+        raise ValidationError(gettext("Use at most %(num)d bytes.", num=limit))
 
 
-def _email_field(label: str = "Email address") -> t.Any:
+def _email_field(label: t.Any = None) -> t.Any:
     return EmailField(
-        label,
+        label or lazy_gettext("Email address"),
         validators=[
-            DataRequired("Enter your email address."),
-            Length(max=MAX_ADDRESS_LENGTH, message="An address has at most 254 characters."),
+            DataRequired(lazy_gettext("Enter your email address.")),
+            Length(
+                max=MAX_ADDRESS_LENGTH,
+                message=lazy_gettext("An address has at most %(num)d characters.", num=254),
+            ),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
@@ -35,15 +39,15 @@ def _email_field(label: str = "Email address") -> t.Any:
 
 def _new_password_fields() -> tuple[t.Any, t.Any]:
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password."), _password_size],
+        lazy_gettext("Password"),
+        validators=[DataRequired(lazy_gettext("Choose a password.")), _password_size],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
-        "Repeat the password",
+        lazy_gettext("Repeat the password"),
         validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The two passwords differ."),
+            DataRequired(lazy_gettext("Repeat the password.")),
+            EqualTo("password", lazy_gettext("The two passwords differ.")),
         ],
         render_kw={"autocomplete": "new-password"},
     )
@@ -58,11 +62,11 @@ class RegisterForm(FlaskForm):
 class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
-        "Password",
-        validators=[DataRequired("Enter your password."), _password_size],
+        lazy_gettext("Password"),
+        validators=[DataRequired(lazy_gettext("Enter your password.")), _password_size],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField("Keep me logged in on this device")
+    remember = BooleanField(lazy_gettext("Keep me logged in on this device"))
 
 
 class EmailForm(FlaskForm):
