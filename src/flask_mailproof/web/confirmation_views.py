@@ -44,6 +44,8 @@ def _after_confirmation() -> Response:
     return redirect(url_for("mailproof.login"))
 
 
+# ``/confirm/`` (a link cut short before its token) gets the same page as any unusable token.
+@bp.route("/confirm/", defaults={"token": ""}, methods=["GET", "POST"])
 @bp.route("/confirm/<path:token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response:
     # A GET only shows a button: mail scanners open links, and must not confirm anything.
