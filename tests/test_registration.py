@@ -85,9 +85,8 @@ def test_mailed_links_ignore_host_and_forwarded_headers(client, outbox):
 
 def _shape(response):
     """What an observer sees of an answer: status, target, body, cookie names and flags."""
-    cookies = sorted(
-        re.sub(r"^([^=]+)=[^;]*", r"\1", header) for header in response.headers.getlist("Set-Cookie")
-    )
+    set_cookies = response.headers.getlist("Set-Cookie")
+    cookies = sorted(re.sub(r"^([^=]+)=[^;]*", r"\1", header) for header in set_cookies)
     return response.status_code, response.headers.get("Location"), response.data, cookies
 
 

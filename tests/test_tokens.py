@@ -17,9 +17,7 @@ OLD_KEY = "old-secret-key-0123456789-0123456789-0123456789"
 NEW_KEY = "new-secret-key-0123456789-0123456789-0123456789"
 
 
-@pytest.mark.parametrize(
-    ("made_for", "read_as"), list(itertools.permutations(list(Purpose), 2))
-)
+@pytest.mark.parametrize(("made_for", "read_as"), list(itertools.permutations(list(Purpose), 2)))
 def test_token_made_for_one_purpose_is_refused_by_every_other(made_for, read_as):
     tokens = Tokens(NEW_KEY)
     token = tokens.issue(made_for, {"u": 1})
