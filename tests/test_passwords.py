@@ -168,7 +168,7 @@ def test_equivalent_unicode_forms_verify(client, login):
 
 
 def test_fullwidth_compatibility_forms_are_normalised(client, login):
-    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in "correct horse")
+    fullwidth = " ".join("".join(chr(ord(c) + 0xFEE0) for c in w) for w in ("correct", "horse"))
     register(client, password=f"{fullwidth} battery staple")
 
     login("alice@example.com", password=PASSWORD)
