@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..addresses import MAX_ADDRESS_LENGTH
+from ..addresses import MAX_ADDRESS_LENGTH, REPLACEMENT_CHARACTER
 from ..state import current_state
 
 
@@ -19,12 +19,20 @@ def _password_size(form: FlaskForm, field: Field) -> None:
         raise ValidationError(f"Use at most {limit} bytes.")
 
 
+def _readable(form: FlaskForm, field: Field) -> None:
+    # Bytes that were not UTF-8 arrive as U+FFFD: hashing or storing that would keep a value
+    # the person never typed (and could never type again).
+    if REPLACEMENT_CHARACTER in (field.data or ""):
+        raise ValidationError("Part of this could not be read; type it again.")
+
+
 def _email_field(label: str = "Email address") -> t.Any:
     return EmailField(
         label,
         validators=[
             DataRequired("Enter your email address."),
             Length(max=MAX_ADDRESS_LENGTH, message="An address has at most 254 characters."),
+            _readable,
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
@@ -33,7 +41,7 @@ def _email_field(label: str = "Email address") -> t.Any:
 def _new_password_fields() -> tuple[t.Any, t.Any]:
     password = PasswordField(
         "Password",
-        validators=[DataRequired("Choose a password."), _password_size],
+        validators=[DataRequired("Choose a password."), _password_size, _readable],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
