@@ -71,15 +71,20 @@ def check_confirmation(token: str) -> UserMixin:
     except TokenInvalid:
         log.info("confirmation token refused: invalid")
         raise
+    except TokenExpired:
+        log.info("confirmation token refused: expired")
+        raise
     user = find_user_by_id(payload.get("u"))
     if user is None or not same(payload.get("e"), digest(user.email_key)):
-        log.info("confirmation token refused: no account with that address")
+        log.info("confirmation token refused: invalid, no account with that address")
         raise TokenInvalid("no such account")
     if user.is_confirmed:
         raise AlreadyConfirmed()
     if payload.get("n") != user.confirm_counter:
+        log.info("confirmation token refused: superseded, for user %s", user.id)
         raise TokenSuperseded()
     if not same(payload.get("s"), digest(user.session_stamp)):
+        log.info("confirmation token refused: invalid, sessions of user %s reset", user.id)
         raise TokenInvalid("sessions were reset since")
     return user
 
@@ -196,7 +201,11 @@ def renew_expired_confirmation(token: str) -> None:
         )
     except TokenExpired as exc:
         payload = exc.payload
+    except TokenInvalid:
+        log.info("confirmation token refused for renewal: invalid")
+        raise
     if payload is None:
+        log.info("confirmation token refused for renewal: invalid payload")
         raise TokenInvalid("unreadable payload")
     user = find_user_by_id(payload.get("u"))
     if user is not None and not same(payload.get("e"), digest(user.email_key)):
