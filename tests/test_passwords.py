@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import unicodedata
 
 import argon2
@@ -204,3 +205,10 @@ def test_password_is_never_mailed(client, outbox, make_user):
     assert outbox()
     for mail in outbox():
         assert PASSWORD not in mail.text + mail.html + mail.subject
+
+
+def test_register_page_states_the_minimum_length_from_the_settings(app, client):
+    settings = app.extensions["mailproof"].settings
+    app.extensions["mailproof"].settings = dataclasses.replace(settings, password_min_length=23)
+
+    assert "At least 23 characters." in client.get("/register").text

@@ -277,3 +277,57 @@ def _csrf(html):
     marker = 'name="csrf_token" type="hidden" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def _renew(client, link):
+    page = client.get("/register")
+    return client.post(f"{link}/renew", data={"csrf_token": _csrf(page.text)})
+
+
+def test_renewal_says_a_fresh_link_is_on_its_way(client, frozen, outbox):
+    register(client)
+    link = outbox()[0].link("/confirm/")
+    frozen.shift(86401)
+
+    response = _renew(client, link)
+
+    assert response.headers["Location"] == "/unconfirmed"
+    assert "A fresh link is on its way" in client.get("/unconfirmed").text
+
+
+def test_renewal_too_soon_says_when_another_link_can_be_sent(client, frozen, outbox):
+    register(client)
+    link = outbox()[0].link("/confirm/")
+    frozen.shift(60)
+
+    _renew(client, link)
+
+    assert "ask for another in 120 seconds" in client.get("/unconfirmed").text
+    assert len(outbox()) == 1
+
+
+def test_renewal_for_a_confirmed_account_says_so_and_sends_nothing(client, frozen, outbox):
+    register(client)
+    link = outbox()[0].link("/confirm/")
+    submit(client, link)
+    frozen.shift(86401)
+
+    response = _renew(client, link)
+
+    assert response.headers["Location"] == "/login"
+    assert "confirmed already" in client.get("/login").text
+    assert len(outbox()) == 1
+
+
+def test_renewal_for_a_deleted_account_gets_the_invalid_link_page(app, client, frozen, outbox):
+    register(client)
+    link = outbox()[0].link("/confirm/")
+    with app.app_context():
+        db.session.execute(delete(models.user))
+        db.session.commit()
+    frozen.shift(86401)
+
+    response = _renew(client, link)
+
+    assert response.status_code == 404
+    assert len(outbox()) == 1

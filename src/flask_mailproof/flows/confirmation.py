@@ -189,10 +189,12 @@ def resend_to_address(email: str) -> None:
 def renew_expired_confirmation(token: str) -> None:
     """Mail a fresh link to the account an expired (or superseded) token names.
 
-    The signature still proves we made the token for that account, so this reveals nothing and
-    mails only the account's own address.
+    The signature still proves we made the token for that account, so this mails only the
+    account's own address, and the answer may tell the token's holder what happened.
 
-    :raises TokenInvalid: the token is not ours.
+    :raises TokenInvalid: the token is not ours, or its account is gone or has another address.
+    :raises AlreadyConfirmed: nothing is left to confirm.
+    :raises RateLimited: the latest link went out less than the resend interval ago.
     """
     state = current_state()
     try:
@@ -208,6 +210,7 @@ def renew_expired_confirmation(token: str) -> None:
         log.info("confirmation token refused for renewal: invalid payload")
         raise TokenInvalid("unreadable payload")
     user = find_user_by_id(payload.get("u"))
-    if user is not None and not same(payload.get("e"), digest(user.email_key)):
-        user = None
-    _resend_quietly(user)
+    if user is None or not same(payload.get("e"), digest(user.email_key)):
+        log.info("confirmation token refused for renewal: no account with that address")
+        raise TokenInvalid("no such account")
+    resend_confirmation(user)

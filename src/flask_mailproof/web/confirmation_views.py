@@ -73,7 +73,17 @@ def renew_confirmation(token: str) -> Response:
         renew_expired_confirmation(token)
     except TokenInvalid:
         return page("token_invalid.html", 404)
-    flash("If this account still needs confirming, a fresh link is on its way.", "info")
+    except AlreadyConfirmed:
+        flash("Your address is confirmed already; you can log in.", "info")
+        return _after_confirmation()
+    except RateLimited as limited:
+        flash(
+            f"A link was sent moments ago: check your inbox, or ask for another in "
+            f"{limited.retry_after} seconds.",
+            "error",
+        )
+        return redirect(url_for("mailproof.unconfirmed"))
+    flash("A fresh link is on its way: check your inbox.", "success")
     return redirect(url_for("mailproof.unconfirmed"))
 
 
