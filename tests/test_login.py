@@ -184,3 +184,14 @@ def test_logout_needs_csrf_token(client, make_user, login):
     client.post("/logout")
 
     assert client.get("/profile").status_code == 200
+
+
+def test_login_starts_a_fresh_session(client, make_user, login):
+    make_user("alice@example.com")
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+
+    login("alice@example.com")
+
+    with client.session_transaction() as session:
+        assert "planted" not in session

@@ -212,3 +212,13 @@ def test_register_page_states_the_minimum_length_from_the_settings(app, client):
     app.extensions["mailproof"].settings = dataclasses.replace(settings, password_min_length=23)
 
     assert "At least 23 characters." in client.get("/register").text
+
+
+def test_length_is_counted_after_normalisation(client):
+    # 14 characters; decomposed, the "é" is two code points, 15 in all.
+    decomposed = unicodedata.normalize("NFD", "Tq8#vLp2@xZré!")
+    assert len(decomposed) == 15
+
+    response = register(client, password=decomposed)
+
+    assert "Use at least 15 characters." in _error_page(response)
