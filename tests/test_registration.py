@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from conftest import BASE_URL, PASSWORD, register, submit
 
 
@@ -90,8 +92,9 @@ def _shape(response):
     return response.status_code, response.headers.get("Location"), response.data, cookies
 
 
-def test_registering_an_existing_address_answers_exactly_like_a_new_one(app, make_user):
-    make_user("taken@example.com")
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed", "unconfirmed"])
+def test_registering_an_existing_address_answers_exactly_like_a_new_one(app, make_user, confirmed):
+    make_user("taken@example.com", confirmed=confirmed)
     new_client, existing_client = app.test_client(), app.test_client()
 
     new = register(new_client, "fresh@example.com")
