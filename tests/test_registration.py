@@ -171,3 +171,17 @@ def test_password_is_not_stored_in_clear(client, get_user):
     stored = get_user("alice@example.com").password_hash
     assert PASSWORD not in stored
     assert stored.startswith("$argon2id$")
+
+
+def test_sign_up_notices_are_limited_per_address(app, make_user, outbox, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    make_user("taken@example.com")
+
+    first = register(app.test_client(), "taken@example.com")
+    time_machine.shift(179)
+    second = register(app.test_client(), "taken@example.com")
+    time_machine.shift(1)
+    register(app.test_client(), "taken@example.com")
+
+    assert _shape(second) == _shape(first), "a held-back notice changes nothing in the answer"
+    assert [mail.kind for mail in outbox()] == ["account_exists", "account_exists"]

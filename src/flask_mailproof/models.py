@@ -55,6 +55,9 @@ class UserMixin(flask_login.UserMixin):
     #: Bumped by every confirmation mail; only a token carrying the latest value works.
     confirm_counter: Mapped[int] = mapped_column(Integer, default=0)
     confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the last "someone tried to sign up with your address" notice was written; it is
+    #: limited like confirmation mail, so the sign-up form cannot be used to flood an inbox.
+    account_notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_stamp}"
