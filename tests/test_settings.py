@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
+from conftest import register
 from demo import create_app
 from flask_mailproof import ConfigurationError, Mailproof, Settings, define_models
 from flask_mailproof.state import current_state
@@ -161,3 +162,13 @@ def test_db_and_models_are_required():
 
     with pytest.raises(ConfigurationError, match="define_models"):
         Mailproof(app)
+
+
+def test_links_keep_the_path_of_the_base_url(config, request):
+    config["MAILPROOF_BASE_URL"] = "https://example.com/accounts/"
+    client = request.getfixturevalue("client")
+    outbox = request.getfixturevalue("outbox")
+
+    register(client)
+
+    assert outbox()[0].links[0].startswith("https://example.com/accounts/confirm/")
