@@ -7,6 +7,8 @@ import re
 import pytest
 
 from conftest import BASE_URL, PASSWORD, register, submit
+from demo.models import db, models
+from flask_mailproof.flows import registration
 
 
 def test_register_creates_unconfirmed_account_and_mails_link(client, outbox, get_user):
@@ -185,3 +187,27 @@ def test_sign_up_notices_are_limited_per_address(app, make_user, outbox, time_ma
 
     assert _shape(second) == _shape(first), "a held-back notice changes nothing in the answer"
     assert [mail.kind for mail in outbox()] == ["account_exists", "account_exists"]
+
+
+def test_losing_a_race_to_the_unique_index_answers_like_any_registration(
+    app, client, make_user, monkeypatch, outbox
+):
+    """The lookup saw no account, but one exists by the time of the insert."""
+    make_user("taken@example.com")
+    real_lookup = registration.find_user_by_address
+    lookups = []
+
+    def stale_first_lookup(email):
+        lookups.append(email)
+        return None if len(lookups) == 1 else real_lookup(email)
+
+    monkeypatch.setattr(registration, "find_user_by_address", stale_first_lookup)
+
+    response = register(client, "taken@example.com")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/unconfirmed"
+    assert len(lookups) == 2
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
+    assert [mail.kind for mail in outbox()] == ["account_exists"]
