@@ -170,11 +170,27 @@ def test_token_of_a_deleted_account_gets_the_invalid_link_page(app, client, link
     assert "This link does not work" in response.text
 
 
-def test_link_signed_with_old_key_still_confirms_after_rotation(app, config, outbox, get_user):
-    old_app = create_app({**config, "SECRET_KEY": OLD_KEY})
+@pytest.fixture
+def make_app(app, config):
+    """Return a factory of more apps on the same database, closing their connections after."""
+    made = []
+
+    def make(**overrides):
+        made.append(create_app({**config, **overrides}))
+        return made[-1]
+
+    yield make
+    for other in made:
+        with other.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_link_signed_with_old_key_still_confirms_after_rotation(make_app, outbox, get_user):
+    old_app = make_app(SECRET_KEY=OLD_KEY)
     register(old_app.test_client())
     link = outbox()[0].link("/confirm/")
-    rotated = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]})
+    rotated = make_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[OLD_KEY])
 
     response = submit(rotated.test_client(), link)
 
@@ -182,20 +198,20 @@ def test_link_signed_with_old_key_still_confirms_after_rotation(app, config, out
     assert get_user("alice@example.com").confirmed_at is not None
 
 
-def test_link_signed_with_a_dropped_key_is_refused(app, config, outbox):
-    old_app = create_app({**config, "SECRET_KEY": OLD_KEY})
+def test_link_signed_with_a_dropped_key_is_refused(make_app, outbox):
+    old_app = make_app(SECRET_KEY=OLD_KEY)
     register(old_app.test_client())
     link = outbox()[0].link("/confirm/")
-    rotated = create_app({**config, "SECRET_KEY": NEW_KEY})
+    rotated = make_app(SECRET_KEY=NEW_KEY)
 
     assert rotated.test_client().get(link).status_code == 404
 
 
-def test_links_mailed_after_rotation_need_only_the_current_key(app, config, outbox):
-    rotated = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]})
+def test_links_mailed_after_rotation_need_only_the_current_key(make_app, outbox):
+    rotated = make_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[OLD_KEY])
     register(rotated.test_client())
     link = outbox()[0].link("/confirm/")
-    new_only = create_app({**config, "SECRET_KEY": NEW_KEY})
+    new_only = make_app(SECRET_KEY=NEW_KEY)
 
     assert new_only.test_client().get(link).status_code == 200
 
