@@ -197,3 +197,11 @@ def test_logged_out_resend_with_an_invalid_address_shows_the_error(client):
     assert response.status_code == 422
     assert 'class="errors"' in response.text
     assert 'value="not an address"' in response.text
+
+
+def test_unconfirmed_page_names_the_address_and_offers_a_resend_button(client, registered):
+    page = client.get("/unconfirmed").text
+
+    assert "We sent a link to <strong>alice@example.com</strong>" in page
+    assert '<form method="post" action="/resend">' in page
+    assert "Send the link again" in page
