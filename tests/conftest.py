@@ -205,3 +205,17 @@ def get_user(app: Flask) -> t.Callable[[str], t.Any]:
             return user
 
     return load
+
+
+def register(
+    client: FlaskClient,
+    email_address: str = "alice@example.com",
+    password: str = PASSWORD,
+    confirm: str | None = None,
+    **extra: t.Any,
+) -> TestResponse:
+    """Submit the registration form as a browser would."""
+    data = {"email": email_address, "password": password, "password_confirm": confirm, **extra}
+    if confirm is None:
+        data["password_confirm"] = password
+    return submit(client, "/register", data)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import BASE_URL, PASSWORD, submit
+import re
 
+import pytest
 
-def register(client, email="alice@example.com", password=PASSWORD, confirm=None):
-    return submit(
-        client,
-        "/register",
-        {"email": email, "password": password, "password_confirm": confirm or password},
-    )
+from conftest import BASE_URL, PASSWORD, register, submit
+from demo.models import db, models
+from flask_mailproof.flows import registration
 
 
 def test_register_creates_unconfirmed_account_and_mails_link(client, outbox, get_user):
@@ -35,6 +33,14 @@ def test_register_does_not_log_in(client):
     assert client.get("/profile").headers["Location"].startswith("/login")
 
 
+def test_unconfirmed_page_after_registration_says_link_is_on_its_way(client):
+    response = register(client)
+
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Check your inbox" in page
+    assert "we sent you a link" in page
+
+
 def test_full_sign_up_confirm_login_reaches_profile(client, outbox, login):
     register(client)
     link = outbox()[0].link("/confirm/")
@@ -45,3 +51,163 @@ def test_full_sign_up_confirm_login_reaches_profile(client, outbox, login):
 
     assert confirmed.headers["Location"] == "/login"
     assert client.get("/profile").status_code == 200
+
+
+def test_confirmation_mail_is_multipart_with_html_and_text(client, outbox):
+    register(client)
+
+    [mail] = outbox()
+    assert mail.headers.get_content_type() == "multipart/alternative"
+    link = mail.links[0]
+    assert link in mail.text
+    assert f'href="{link}"' in mail.html
+    assert "24 hours" in mail.html
+
+
+def test_mailed_links_ignore_host_and_forwarded_headers(client, outbox):
+    page = client.get("/register", headers={"Host": "evil.test"})
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    client.post(
+        "/register",
+        data={
+            "csrf_token": token,
+            "email": "alice@example.com",
+            "password": PASSWORD,
+            "password_confirm": PASSWORD,
+        },
+        headers={
+            "Host": "evil.test",
+            "X-Forwarded-Host": "evil.test",
+            "X-Forwarded-Proto": "http",
+        },
+    )
+
+    [mail] = outbox()
+    assert "evil.test" not in mail.text + mail.html
+    assert all(link.startswith(BASE_URL + "/") for link in mail.links)
+
+
+def _shape(response):
+    """What an observer sees of an answer: status, target, body, cookie names and flags."""
+    set_cookies = response.headers.getlist("Set-Cookie")
+    cookies = sorted(re.sub(r"^([^=]+)=[^;]*", r"\1", header) for header in set_cookies)
+    return response.status_code, response.headers.get("Location"), response.data, cookies
+
+
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed", "unconfirmed"])
+def test_registering_an_existing_address_answers_exactly_like_a_new_one(app, make_user, confirmed):
+    make_user("taken@example.com", confirmed=confirmed)
+    new_client, existing_client = app.test_client(), app.test_client()
+
+    new = register(new_client, "fresh@example.com")
+    existing = register(existing_client, "taken@example.com")
+
+    assert _shape(existing) == _shape(new)
+    assert _shape(new)[3], "the answer sets a cookie; compare its name and flags"
+    follow_new = new_client.get(new.headers["Location"])
+    follow_existing = existing_client.get(existing.headers["Location"])
+    assert _without_csrf(follow_existing.text) == _without_csrf(follow_new.text)
+
+
+def _without_csrf(html):
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
+
+
+def test_registering_a_confirmed_address_mails_its_owner_a_notice(client, make_user, outbox):
+    make_user("taken@example.com")
+
+    register(client, "Taken@Example.com", password="another long passphrase here")
+
+    [mail] = outbox()
+    assert mail.to == "taken@example.com"
+    assert mail.kind == "account_exists"
+    assert "Someone tried to sign up" in mail.subject
+    assert "log in" in mail.text
+    assert f"{BASE_URL}/login" in mail.links
+    assert not any("/confirm/" in link for link in mail.links)
+
+
+def test_registering_an_existing_address_keeps_its_password(client, make_user, get_user):
+    before = make_user("taken@example.com")
+
+    register(client, "taken@example.com", password="another long passphrase here")
+
+    assert get_user("taken@example.com").password_hash == before.password_hash
+
+
+def test_registering_an_unconfirmed_address_again_resends_its_link(
+    client, make_user, outbox, time_machine
+):
+    time_machine.move_to("2026-01-05 12:00:00", tick=False)
+    make_user("pending@example.com", confirmed=False)
+
+    time_machine.shift(3600)
+    register(client, "pending@example.com")
+
+    [mail] = outbox()
+    assert mail.kind == "confirm"
+    assert mail.to == "pending@example.com"
+
+
+def test_extra_fields_like_confirmed_at_and_is_admin_are_ignored(client, get_user):
+    register(client, confirmed_at="2020-01-01 00:00:00", is_admin="1", id="7")
+
+    user = get_user("alice@example.com")
+    assert user.confirmed_at is None
+    assert user.is_admin is False
+
+
+def test_registration_form_needs_csrf_token(client, get_user):
+    response = client.post(
+        "/register",
+        data={"email": "alice@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    assert response.status_code == 400
+    assert get_user("alice@example.com") is None
+
+
+def test_password_is_not_stored_in_clear(client, get_user):
+    register(client)
+
+    stored = get_user("alice@example.com").password_hash
+    assert PASSWORD not in stored
+    assert stored.startswith("$argon2id$")
+
+
+def test_sign_up_notices_are_limited_per_address(app, make_user, outbox, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    make_user("taken@example.com")
+
+    first = register(app.test_client(), "taken@example.com")
+    time_machine.shift(179)
+    second = register(app.test_client(), "taken@example.com")
+    time_machine.shift(1)
+    register(app.test_client(), "taken@example.com")
+
+    assert _shape(second) == _shape(first), "a held-back notice changes nothing in the answer"
+    assert [mail.kind for mail in outbox()] == ["account_exists", "account_exists"]
+
+
+def test_losing_a_race_to_the_unique_index_answers_like_any_registration(
+    app, client, make_user, monkeypatch, outbox
+):
+    """The lookup saw no account, but one exists by the time of the insert."""
+    make_user("taken@example.com")
+    real_lookup = registration.find_user_by_address
+    lookups = []
+
+    def stale_first_lookup(email):
+        lookups.append(email)
+        return None if len(lookups) == 1 else real_lookup(email)
+
+    monkeypatch.setattr(registration, "find_user_by_address", stale_first_lookup)
+
+    response = register(client, "taken@example.com")
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/unconfirmed"
+    assert len(lookups) == 2
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
+    assert [mail.kind for mail in outbox()] == ["account_exists"]

@@ -13,6 +13,9 @@ from .i18n import gettext
 #: RFC 5321's limit on a forward path, and email-validator's.
 MAX_ADDRESS_LENGTH = 254
 
+#: What a form parser puts where the request had bytes that are not UTF-8.
+REPLACEMENT_CHARACTER = "\ufffd"
+
 
 @dataclasses.dataclass(frozen=True)
 class Address:
@@ -46,6 +49,9 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
         raise InvalidAddress(gettext("The address contains characters an address cannot have."))
+    if REPLACEMENT_CHARACTER in value:
+        # email-validator would accept it, and mail would go to an address nobody typed.
+        raise InvalidAddress(gettext("Part of the address could not be read; type it again."))
     try:
         result = email_validator.validate_email(
             value,

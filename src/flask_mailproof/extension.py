@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -139,11 +139,30 @@ def _load_user(session_id: str) -> UserMixin | None:
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:
+    if _unreadable_form():
+        return render_template(
+            "mailproof/error.html",
+            title="We could not read what you sent",
+            message="Part of it was not valid UTF-8 text. Go back, reload the page and retype it.",
+        ), 400
     return render_template(
         "mailproof/error.html",
         title=gettext("This form has expired"),
         message=gettext("Go back, reload the page and try again."),
     ), 400
+
+
+def _unreadable_form() -> bool:
+    """Tell whether a form body was sent but Werkzeug could not decode it (not UTF-8).
+
+    Werkzeug then drops the whole url-encoded form, CSRF token included, so the CSRF check is
+    the first to notice; "this form has expired" would send people looking in the wrong place.
+    """
+    return bool(
+        request.mimetype == "application/x-www-form-urlencoded"
+        and request.content_length
+        and not request.form
+    )
 
 
 def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:

@@ -67,6 +67,9 @@ class UserMixin(flask_login.UserMixin):
     reset_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: Bumped by every email-change mail and every change; only the latest link works.
     email_change_counter: Mapped[int] = mapped_column(Integer, default=0)
+    #: When the last "someone tried to sign up with your address" notice was written; it is
+    #: limited like confirmation mail, so the sign-up form cannot be used to flood an inbox.
+    account_notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_stamp}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import argon2
@@ -11,14 +12,25 @@ from zxcvbn import zxcvbn
 from .errors import PasswordRejected
 from .i18n import gettext
 
-#: zxcvbn's cost grows with length; past this many characters a password is long enough that
-#: only its start tells whether it is a pattern (``aaaa...``, a phrase from a list).
-_STRENGTH_CHECK_CHARS = 100
+#: zxcvbn's cost grows with length, and zxcvbn 4.5 raises ``ValueError`` past 72 characters;
+#: a password that long is judged by its start (``aaaa...``, a phrase from a list), and the
+#: whole of it is still hashed and verified.
+_STRENGTH_CHECK_CHARS = 72
 
 
 def normalise_password(password: str) -> str:
     """Return the NFKC form NIST SP 800-63B advises hashing, so equivalent input verifies."""
     return unicodedata.normalize("NFKC", password)
+
+
+def _words_of(user_inputs: tuple[str, ...]) -> list[str]:
+    """Return the inputs and their words: ``ann.lee@x.org`` also gives ``ann``, ``lee``, ``x``.
+
+    zxcvbn matches user inputs as whole dictionary words, so a password made of the parts of
+    the address would pass if only the address were given.
+    """
+    words = [part for value in user_inputs for part in re.split(r"\W+", value) if len(part) > 2]
+    return [*user_inputs, *words]
 
 
 class Passwords:
@@ -56,7 +68,7 @@ class Passwords:
         password = normalise_password(password)
         if len(password) < self.min_length:
             raise PasswordRejected(gettext("Use at least %(num)d characters.", num=self.min_length))
-        result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=list(user_inputs))
+        result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=_words_of(user_inputs))
         if result["score"] < self.min_score:
             # zxcvbn's own feedback is English; our catalogs translate the sentences it knows.
             feedback = result["feedback"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing as t
+from email.utils import formataddr
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -129,6 +131,26 @@ class Settings:
         return settings
 
     def _check(self, *, debug: bool) -> None:
+        _check_types(self)
+        self._check_base_url(debug=debug)
+        self._check_features()
+        if self.delivery not in ("thread", "celery", "external"):
+            raise ConfigurationError("MAILPROOF_DELIVERY must be 'thread', 'celery' or 'external'.")
+        if self.password_min_length < 8:
+            raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
+        # 64 characters of up to 4 UTF-8 bytes each must always fit (NIST SP 800-63B).
+        if self.password_max_bytes < 256:
+            raise ConfigurationError("MAILPROOF_PASSWORD_MAX_BYTES must be at least 256.")
+        if not 0 <= self.password_min_score <= 4:
+            raise ConfigurationError("MAILPROOF_PASSWORD_MIN_SCORE must be between 0 and 4.")
+        for name in _POSITIVE:
+            if getattr(self, name) <= 0:
+                raise ConfigurationError(f"{PREFIX}{name.upper()} must be more than 0.")
+        for name in _NOT_NEGATIVE:
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"{PREFIX}{name.upper()} must not be negative.")
+
+    def _check_base_url(self, *, debug: bool) -> None:
         if self.base_url is None:
             if not debug:
                 raise ConfigurationError(
@@ -137,12 +159,18 @@ class Settings:
                 )
         else:
             parts = urlsplit(self.base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc or "@" in parts.netloc:
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.hostname
+                or "@" in parts.netloc
+                or parts.query
+                or parts.fragment
+            ):
                 raise ConfigurationError(
                     f"MAILPROOF_BASE_URL must look like https://host[:port], not {self.base_url!r}."
                 )
-        if self.delivery not in ("thread", "celery", "external"):
-            raise ConfigurationError("MAILPROOF_DELIVERY must be 'thread', 'celery' or 'external'.")
+
+    def _check_features(self) -> None:
         if self.contact_recipient is not None and (
             "@" not in self.contact_recipient
             or any(c.isspace() or not c.isprintable() for c in self.contact_recipient)
@@ -161,8 +189,6 @@ class Settings:
                 )
         if not self.locales or isinstance(self.locales, str):
             raise ConfigurationError('MAILPROOF_LOCALES must be a list of locales, e.g. ["en"].')
-        if self.password_min_length < 8:
-            raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
 
     def dev_mailbox_enabled(self, *, debug: bool) -> bool:
         """Tell whether ``/_mail`` is served."""
@@ -220,12 +246,57 @@ def _weakness(key: str) -> str | None:
     return None
 
 
+#: Settings that must be more than zero: a link that lives 0 seconds, or argon2 with no cost.
+_POSITIVE = (
+    "confirm_max_age",
+    "reset_max_age",
+    "email_change_max_age",
+    "contact_max_age",
+    "argon2_time_cost",
+    "argon2_memory_cost",
+    "argon2_parallelism",
+)
+#: Settings where 0 means "none" (no wait, no grace).
+_NOT_NEGATIVE = ("resend_interval", "unconfirmed_grace")
+#: The types :func:`_check_types` knows how to check.
+_SIMPLE_TYPES: dict[t.Any, t.Callable[[t.Any], bool]] = {
+    type(None): lambda v: v is None,
+    bool: lambda v: isinstance(v, bool),
+    int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+    float: lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    str: lambda v: isinstance(v, str),
+}
+
+
+def _alternatives(hint: t.Any) -> tuple[t.Any, ...]:
+    """Return the types a hint allows: ``int | None`` -> (int, None); a generic -> itself."""
+    if t.get_origin(hint) in (t.Union, types.UnionType):
+        return t.get_args(hint)
+    return (hint,)
+
+
+def _check_types(settings: Settings) -> None:
+    """Refuse values of the wrong type at start-up (``"3600"`` for seconds, ``1`` for a flag).
+
+    A wrong type would otherwise surface as a 500 on the first request that uses it.
+    """
+    hints = t.get_type_hints(type(settings))
+    for field in dataclasses.fields(settings):
+        allowed = _alternatives(hints[field.name])
+        if not all(kind in _SIMPLE_TYPES for kind in allowed):
+            continue
+        value = getattr(settings, field.name)
+        if not any(_SIMPLE_TYPES[kind](value) for kind in allowed):
+            names = " or ".join("None" if k is type(None) else k.__name__ for k in allowed)
+            raise ConfigurationError(
+                f"{PREFIX}{field.name.upper()} must be {names}, not {value!r}."
+            )
+
+
 def _sender_from_flask_mail(value: t.Any) -> str | None:
     """Accept Flask-Mail's ``MAIL_DEFAULT_SENDER``: a string or a ``(name, address)`` pair."""
     if value is None:
         return None
     if isinstance(value, (tuple, list)) and len(value) == 2:
-        from email.utils import formataddr
-
         return formataddr((str(value[0]), str(value[1])))
     return str(value)

@@ -76,15 +76,20 @@ def check_confirmation(token: str) -> UserMixin:
     except TokenInvalid:
         log.info("confirmation token refused: invalid")
         raise
+    except TokenExpired:
+        log.info("confirmation token refused: expired")
+        raise
     user = find_user_by_id(payload.get("u"))
     if user is None or not same(payload.get("e"), digest(user.email_key)):
-        log.info("confirmation token refused: no account with that address")
+        log.info("confirmation token refused: invalid, no account with that address")
         raise TokenInvalid("no such account")
     if user.is_confirmed:
         raise AlreadyConfirmed()
     if payload.get("n") != user.confirm_counter:
+        log.info("confirmation token refused: superseded, for user %s", user.id)
         raise TokenSuperseded()
     if not same(payload.get("s"), digest(user.session_stamp)):
+        log.info("confirmation token refused: invalid, sessions of user %s reset", user.id)
         raise TokenInvalid("sessions were reset since")
     return user
 
@@ -204,10 +209,12 @@ def resend_to_address(email: str) -> None:
 def renew_expired_confirmation(token: str) -> None:
     """Mail a fresh link to the account an expired (or superseded) token names.
 
-    The signature still proves we made the token for that account, so this reveals nothing and
-    mails only the account's own address.
+    The signature still proves we made the token for that account, so this mails only the
+    account's own address, and the answer may tell the token's holder what happened.
 
-    :raises TokenInvalid: the token is not ours.
+    :raises TokenInvalid: the token is not ours, or its account is gone or has another address.
+    :raises AlreadyConfirmed: nothing is left to confirm.
+    :raises RateLimited: the latest link went out less than the resend interval ago.
     """
     state = current_state()
     try:
@@ -216,9 +223,14 @@ def renew_expired_confirmation(token: str) -> None:
         )
     except TokenExpired as exc:
         payload = exc.payload
+    except TokenInvalid:
+        log.info("confirmation token refused for renewal: invalid")
+        raise
     if payload is None:
+        log.info("confirmation token refused for renewal: invalid payload")
         raise TokenInvalid("unreadable payload")
     user = find_user_by_id(payload.get("u"))
-    if user is not None and not same(payload.get("e"), digest(user.email_key)):
-        user = None
-    _resend_quietly(user)
+    if user is None or not same(payload.get("e"), digest(user.email_key)):
+        log.info("confirmation token refused for renewal: no account with that address")
+        raise TokenInvalid("no such account")
+    resend_confirmation(user)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 
 from flask import current_app
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..addresses import parse_address
@@ -74,6 +76,10 @@ def _answer_existing_account(user: UserMixin) -> None:
             resend_confirmation(user)
         return
     state = current_state()
+    if not _claim_notice_slot(user, state.settings.resend_interval):
+        state.db.session.rollback()
+        log.info("registration attempted for existing user %s; notice sent recently", user.id)
+        return
     state.outbox.queue(
         user.email,
         "account_exists",
@@ -85,6 +91,25 @@ def _answer_existing_account(user: UserMixin) -> None:
     )
     state.db.session.commit()
     log.info("registration attempted for existing user %s", user.id)
+
+
+def _claim_notice_slot(user: UserMixin, interval: int) -> bool:
+    """Stamp the notice time if ``interval`` has passed since the last notice; race-safe."""
+    state = current_state()
+    model = state.models.user
+    now = utcnow()
+    result = state.db.session.execute(
+        update(model)
+        .where(
+            model.id == user.id,
+            or_(
+                model.account_notice_sent_at.is_(None),
+                model.account_notice_sent_at <= now - dt.timedelta(seconds=interval),
+            ),
+        )
+        .values(account_notice_sent_at=now)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _reset_link() -> str | None:

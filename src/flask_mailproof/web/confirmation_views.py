@@ -45,6 +45,8 @@ def _after_confirmation() -> Response:
     return redirect(url_for("mailproof.login"))
 
 
+# ``/confirm/`` (a link cut short before its token) gets the same page as any unusable token.
+@bp.route("/confirm/", defaults={"token": ""}, methods=["GET", "POST"])
 @bp.route("/confirm/<path:token>", methods=["GET", "POST"])
 def confirm(token: str) -> Response:
     # A GET only shows a button: mail scanners open links, and must not confirm anything.
@@ -72,7 +74,20 @@ def renew_confirmation(token: str) -> Response:
         renew_expired_confirmation(token)
     except TokenInvalid:
         return page("token_invalid.html", 404)
-    flash(gettext("If this account still needs confirming, a fresh link is on its way."), "info")
+    except AlreadyConfirmed:
+        flash(gettext("Your address is confirmed already; you can log in."), "info")
+        return _after_confirmation()
+    except RateLimited as limited:
+        flash(
+            gettext(
+                "A link was sent moments ago: check your inbox, or ask for another in "
+                "%(seconds)d seconds.",
+                seconds=limited.retry_after,
+            ),
+            "error",
+        )
+        return redirect(url_for("mailproof.unconfirmed"))
+    flash(gettext("A fresh link is on its way: check your inbox."), "success")
     return redirect(url_for("mailproof.unconfirmed"))
 
 

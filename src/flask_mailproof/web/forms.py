@@ -8,7 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..addresses import MAX_ADDRESS_LENGTH
+from ..addresses import MAX_ADDRESS_LENGTH, REPLACEMENT_CHARACTER
 from ..errors import InvalidContactField
 from ..flows.contact import clean_contact_text
 from ..i18n import gettext, lazy_gettext
@@ -23,6 +23,13 @@ def _password_size(form: FlaskForm, field: Field) -> None:
         raise ValidationError(gettext("Use at most %(num)d bytes.", num=limit))
 
 
+def _readable(form: FlaskForm, field: Field) -> None:
+    # Bytes that were not UTF-8 arrive as U+FFFD: hashing or storing that would keep a value
+    # the person never typed (and could never type again).
+    if REPLACEMENT_CHARACTER in (field.data or ""):
+        raise ValidationError(gettext("Part of this could not be read; type it again."))
+
+
 def _email_field(label: t.Any = None) -> t.Any:
     return EmailField(
         label or lazy_gettext("Email address"),
@@ -32,6 +39,7 @@ def _email_field(label: t.Any = None) -> t.Any:
                 max=MAX_ADDRESS_LENGTH,
                 message=lazy_gettext("An address has at most %(num)d characters.", num=254),
             ),
+            _readable,
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
@@ -40,7 +48,7 @@ def _email_field(label: t.Any = None) -> t.Any:
 def _new_password_fields() -> tuple[t.Any, t.Any]:
     password = PasswordField(
         lazy_gettext("Password"),
-        validators=[DataRequired(lazy_gettext("Choose a password.")), _password_size],
+        validators=[DataRequired(lazy_gettext("Choose a password.")), _password_size, _readable],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 8631f5cd1146
+Revision ID: 971b2059acca
 Revises: 
-Create Date: 2026-11-21 09:49:13.631864
+Create Date: 2026-11-21 09:54:46.969235
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
-revision = '8631f5cd1146'
+revision = '971b2059acca'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -84,6 +84,7 @@ def upgrade():
     sa.Column('reset_counter', sa.Integer(), nullable=False),
     sa.Column('reset_sent_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.Column('email_change_counter', sa.Integer(), nullable=False),
+    sa.Column('account_notice_sent_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email_key', name=op.f('uq_users_email_key'))
     )

@@ -1,0 +1,150 @@
+"""Addresses: email-validator's normalisation, one address of at most 254 characters,
+uniqueness up to case and Unicode case folding."""
+
+from __future__ import annotations
+
+import pytest
+from email_validator import deliverability
+from sqlalchemy.exc import IntegrityError
+
+from conftest import register
+from demo.models import db, models
+from flask_mailproof.addresses import address_key, parse_address
+from flask_mailproof.errors import InvalidAddress
+
+
+def _address_of_length(length):
+    """A valid address exactly ``length`` characters long (64-character local part)."""
+    local = "a" * 64
+    remaining = length - len(local) - 1 - len(".com")
+    labels = []
+    while remaining > 0:
+        size = min(63, remaining)
+        if remaining - size == 1:  # a lone character would need its own dot
+            size -= 2
+        labels.append("b" * size)
+        remaining -= size + 1
+    address = f"{local}@{'.'.join(labels)}.com"
+    assert len(address) == length, len(address)
+    return address
+
+
+def test_domain_is_lower_cased_and_local_part_kept():
+    assert parse_address("Alice.Smith@EXAMPLE.Com").email == "Alice.Smith@example.com"
+
+
+def test_surrounding_whitespace_is_dropped():
+    assert parse_address("  alice@example.com \t").email == "alice@example.com"
+
+
+def test_internationalised_domain_is_normalised():
+    assert parse_address("user@BÜCHER.example").email == "user@bücher.example"
+
+
+def test_address_of_254_characters_is_accepted():
+    address = _address_of_length(254)
+
+    assert parse_address(address).email == address
+
+
+def test_address_of_255_characters_is_refused():
+    with pytest.raises(InvalidAddress, match="at most 254"):
+        parse_address(_address_of_length(255))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "alice@example.com, bob@example.com",
+        "alice@example.com bob@example.com",
+        "alice@example.com;bob@example.com",
+        "Alice <alice@example.com>",
+        '"alice bob"@example.com',
+        "alice@[192.0.2.1]",
+        "alice@example.com\nbcc: bob@example.com",
+        "alice@localhost",
+        "alice",
+        "@example.com",
+    ],
+)
+def test_anything_but_one_plain_address_is_refused(value):
+    with pytest.raises(InvalidAddress):
+        parse_address(value)
+
+
+def test_no_dns_lookup_by_default(monkeypatch):
+    def no_dns(*args, **kwargs):
+        raise AssertionError("DNS was queried")
+
+    monkeypatch.setattr(deliverability, "validate_email_deliverability", no_dns)
+
+    assert parse_address("alice@example.com").email == "alice@example.com"
+
+
+def test_key_ignores_case():
+    assert address_key("Alice@Example.com") == address_key("ALICE@example.COM")
+
+
+def test_key_applies_unicode_case_folding():
+    assert address_key("straße@example.com") == address_key("STRASSE@example.com")
+    assert address_key("ΣΊΣΥΦΟΣ@example.com") == address_key("σίσυφος@example.com")
+
+
+def test_key_applies_compatibility_normalisation():
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in "bob")
+    assert address_key(f"{fullwidth}@example.com") == address_key("bob@example.com")
+
+
+def test_form_refuses_an_address_longer_than_254_characters(client, get_user):
+    address = _address_of_length(255)
+
+    response = register(client, address)
+
+    assert response.status_code == 422
+    assert "at most 254 characters" in response.text
+
+
+def test_form_refuses_two_addresses_next_to_the_field(client):
+    response = register(client, "alice@example.com, bob@example.com")
+
+    assert response.status_code == 422
+    assert 'id="email-error"' in response.text
+
+
+@pytest.mark.parametrize("other", ["ALICE@example.com", "alice@EXAMPLE.COM", "Alice@Example.Com"])
+def test_registering_a_case_variant_creates_no_second_account(app, client, other, outbox):
+    register(app.test_client(), "alice@example.com")
+
+    register(client, other)
+
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
+
+
+def test_registering_a_unicode_case_variant_creates_no_second_account(app, make_user, outbox):
+    make_user("straße@example.com")
+
+    register(app.test_client(), "STRASSE@example.com")
+
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
+    [mail] = outbox()
+    assert mail.kind == "account_exists"
+    assert mail.to == "straße@example.com"
+
+
+def test_the_database_refuses_two_accounts_with_one_key(app, make_user):
+    make_user("alice@example.com")
+
+    with app.app_context():
+        db.session.add(
+            models.user(
+                email="ALICE@example.com",
+                email_key="alice@example.com",
+                password_hash="x",
+                session_stamp="0" * 32,
+            )
+        )
+        with pytest.raises(IntegrityError):
+            db.session.commit()
+        db.session.rollback()

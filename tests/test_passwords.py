@@ -1,0 +1,224 @@
+"""Passwords: argon2id at OWASP's parameters or more, the policy, rehashing, no truncation."""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+
+import argon2
+import pytest
+
+from conftest import PASSWORD, register, submit
+from demo import create_app
+from demo.models import db, models
+from flask_mailproof.settings import Settings
+from flask_mailproof.state import current_state
+
+STRONG_15 = "Tq8#vLp2@xZr9!m"
+
+
+def _error_page(response):
+    assert response.status_code == 422
+    return response.text
+
+
+def test_default_argon2_parameters_meet_owasp():
+    settings = Settings()
+
+    assert settings.argon2_memory_cost >= 19 * 1024
+    assert settings.argon2_time_cost >= 2
+    assert settings.argon2_parallelism >= 1
+
+
+def test_an_app_with_default_settings_hashes_with_argon2id_at_owasp_parameters(config):
+    for name in ("MAILPROOF_ARGON2_MEMORY_COST", "MAILPROOF_ARGON2_TIME_COST"):
+        del config[name]
+    app = create_app(config)
+
+    with app.app_context():
+        hashed = current_state().passwords.hash(PASSWORD)
+
+    params = argon2.extract_parameters(hashed)
+    assert hashed.startswith("$argon2id$")
+    assert params.memory_cost >= 19456
+    assert params.time_cost >= 2
+    assert params.parallelism >= 1
+
+
+def _set_hash(app, address, password_hash):
+    with app.app_context():
+        user = db.session.scalars(db.select(models.user).filter_by(email=address)).one()
+        user.password_hash = password_hash
+        db.session.commit()
+
+
+def test_login_rehashes_a_hash_made_with_older_parameters(app, make_user, login, get_user):
+    make_user("alice@example.com")
+    old = argon2.PasswordHasher(time_cost=1, memory_cost=512, parallelism=1)
+    _set_hash(app, "alice@example.com", old.hash(PASSWORD))
+
+    login("alice@example.com")
+
+    params = argon2.extract_parameters(get_user("alice@example.com").password_hash)
+    assert (params.time_cost, params.memory_cost) == (1, 1024)
+    login("alice@example.com")
+
+
+def test_login_keeps_a_current_hash(make_user, login, get_user):
+    before = make_user("alice@example.com").password_hash
+
+    login("alice@example.com")
+
+    assert get_user("alice@example.com").password_hash == before
+
+
+def test_password_shorter_than_the_minimum_is_refused(client, get_user):
+    response = register(client, password=STRONG_15[:-1])
+
+    assert "Use at least 15 characters." in _error_page(response)
+    assert get_user("alice@example.com") is None
+
+
+def test_password_of_the_minimum_length_is_accepted(client, get_user):
+    assert register(client, password=STRONG_15).status_code == 302
+    assert get_user("alice@example.com") is not None
+
+
+def test_minimum_length_is_a_setting(config, request):
+    config["MAILPROOF_PASSWORD_MIN_LENGTH"] = 20
+    client = request.getfixturevalue("client")
+
+    response = register(client, password=STRONG_15 + "Kd7$")
+
+    assert "Use at least 20 characters." in _error_page(response)
+
+
+def test_length_counts_characters_not_bytes(client, get_user):
+    # 15 characters, 30 bytes in UTF-8.
+    password = "Ωжλ¿ñüßøæçé€Łπ¶"[:15]
+    assert len(password) == 15
+
+    assert register(client, password=password).status_code == 302
+
+
+@pytest.mark.parametrize("length", [64, 200, 1000])
+def test_long_passwords_are_accepted_and_verified(client, login, length):
+    words = "sixty four characters or more are fine with argon2id and no cap "
+    password = (words * 20)[:length]
+
+    assert register(client, password=password).status_code == 302
+    login("alice@example.com", password=password)
+
+
+def test_password_over_the_byte_cap_is_a_form_error_before_any_hashing(client, monkeypatch):
+    hashed = []
+    monkeypatch.setattr(argon2.PasswordHasher, "hash", lambda *a, **k: hashed.append(a))
+    password = "€" * 1366  # 1,366 characters, 4,098 bytes
+
+    response = register(client, password=password)
+
+    assert "Use at most 4096 bytes." in _error_page(response)
+    assert hashed == []
+
+
+def test_login_with_a_password_over_the_byte_cap_never_hashes(client, make_user, monkeypatch):
+    make_user("alice@example.com")
+    calls = []
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", lambda *a, **k: calls.append(a))
+
+    response = submit(client, "/login", {"email": "alice@example.com", "password": "x" * 4097})
+
+    assert response.status_code == 422
+    assert calls == []
+
+
+def test_a_common_password_is_refused_with_the_reason(client, get_user):
+    response = register(client, password="qwertyuiopasdfgh")
+
+    page = _error_page(response)
+    assert "This is similar to a commonly used password." in page
+    assert get_user("alice@example.com") is None
+
+
+def test_a_repetitive_password_is_refused_with_the_reason(client):
+    page = _error_page(register(client, password="a" * 20))
+
+    assert "Repeats like" in page
+
+
+def test_a_password_made_of_the_address_is_refused(client):
+    response = register(
+        client, "zephyrine.quillfeather@example.com", password="zephyrinequillfeather"
+    )
+
+    assert response.status_code == 422
+
+
+def test_no_composition_rules(client):
+    assert register(client, password="wandering violet lighthouse").status_code == 302
+
+
+def test_equivalent_unicode_forms_verify(client, login):
+    composed = "crème brûlée à la française"
+    decomposed = unicodedata.normalize("NFD", composed)
+    assert composed != decomposed
+
+    register(client, password=decomposed)
+
+    login("alice@example.com", password=composed)
+
+
+def test_fullwidth_compatibility_forms_are_normalised(client, login):
+    fullwidth = " ".join("".join(chr(ord(c) + 0xFEE0) for c in w) for w in ("correct", "horse"))
+    register(client, password=f"{fullwidth} battery staple")
+
+    login("alice@example.com", password=PASSWORD)
+
+
+@pytest.mark.parametrize("cut", [72, 99])
+def test_the_whole_password_is_verified(client, cut):
+    password = ("the whole of this long password counts, every character of it " * 2)[:100]
+    register(client, password=password)
+
+    response = submit(client, "/login", {"email": "alice@example.com", "password": password[:cut]})
+
+    assert response.status_code == 422
+
+
+def test_a_changed_last_character_is_refused(client):
+    password = "the whole of this long password counts, to the end"
+    register(client, password=password)
+
+    response = submit(
+        client, "/login", {"email": "alice@example.com", "password": password[:-1] + "D"}
+    )
+
+    assert response.status_code == 422
+
+
+def test_password_is_never_mailed(client, outbox, make_user):
+    make_user("taken@example.com")
+
+    register(client)
+    register(client, "taken@example.com")
+
+    assert outbox()
+    for mail in outbox():
+        assert PASSWORD not in mail.text + mail.html + mail.subject
+
+
+def test_register_page_states_the_minimum_length_from_the_settings(app, client):
+    settings = app.extensions["mailproof"].settings
+    app.extensions["mailproof"].settings = dataclasses.replace(settings, password_min_length=23)
+
+    assert "At least 23 characters." in client.get("/register").text
+
+
+def test_length_is_counted_after_normalisation(client):
+    # 14 characters; decomposed, the "é" is two code points, 15 in all.
+    decomposed = unicodedata.normalize("NFD", "Tq8#vLp2@xZré!")
+    assert len(decomposed) == 15
+
+    response = register(client, password=decomposed)
+
+    assert "Use at least 15 characters." in _error_page(response)

@@ -1,0 +1,207 @@
+"""Resend: limited per address, says when the next is possible, one live link at a time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import register, submit
+
+
+def _without_csrf(html):
+    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
+
+
+@pytest.fixture
+def frozen(time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def registered(client, frozen, login):
+    """Alice registered (one mail out) and is logged in, unconfirmed."""
+    register(client)
+    login("alice@example.com")
+    client.get("/unconfirmed")  # drop the flash messages
+
+
+def _resend(client):
+    page = client.get("/unconfirmed")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)[1]
+    return client.post("/resend", data={"csrf_token": token})
+
+
+def test_resend_after_the_interval_mails_a_new_link(client, registered, frozen, outbox):
+    frozen.shift(180)
+
+    response = _resend(client)
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/unconfirmed"
+    first, second = outbox()
+    assert second.kind == "confirm"
+    assert second.link("/confirm/") != first.link("/confirm/")
+
+
+def test_resend_within_the_interval_is_refused_with_the_wait(client, registered, frozen, outbox):
+    frozen.shift(60)
+
+    response = _resend(client)
+
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "120"
+    assert "120 seconds" in response.text
+    assert len(outbox()) == 1
+
+
+def test_unconfirmed_page_shows_when_the_next_resend_is_possible(client, registered, frozen):
+    frozen.shift(45)
+
+    page = client.get("/unconfirmed").text
+
+    assert "You can ask for another link in 135 seconds." in page
+
+
+def test_unconfirmed_page_shows_no_wait_once_the_interval_passed(client, registered, frozen):
+    frozen.shift(180)
+
+    page = client.get("/unconfirmed").text
+
+    assert "You can ask for another link" not in page
+    assert "Send the link again" in page
+
+
+def test_resend_interval_is_a_setting(config, request):
+    config["MAILPROOF_RESEND_INTERVAL"] = 10
+    client = request.getfixturevalue("client")
+    request.getfixturevalue("registered")
+    frozen = request.getfixturevalue("frozen")
+    outbox = request.getfixturevalue("outbox")
+
+    frozen.shift(10)
+
+    assert _resend(client).status_code == 302
+    assert len(outbox()) == 2
+
+
+def test_earlier_link_says_a_newer_one_was_sent(client, registered, frozen, outbox, get_user):
+    frozen.shift(180)
+    _resend(client)
+    first, _ = outbox()
+
+    response = client.get(first.link("/confirm/"))
+    posted = submit(client, first.link("/confirm/"))
+
+    assert response.status_code == 410
+    assert "A newer link was sent to you" in response.text
+    assert "latest" in response.text
+    assert posted.status_code == 410
+    assert get_user("alice@example.com").confirmed_at is None
+
+
+def test_latest_link_works_after_a_resend(client, registered, frozen, outbox, get_user):
+    frozen.shift(180)
+    _resend(client)
+
+    submit(client, outbox()[-1].link("/confirm/"))
+
+    assert get_user("alice@example.com").confirmed_at is not None
+
+
+def test_resend_for_a_confirmed_user_goes_to_profile(client, make_user, login, outbox):
+    make_user("bob@example.com")
+    login("bob@example.com")
+
+    page = client.get("/profile")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+    response = client.post("/resend", data={"csrf_token": token})
+
+    assert response.headers["Location"] == "/profile"
+    assert outbox() == []
+
+
+def test_unconfirmed_page_sends_confirmed_users_to_profile(client, make_user, login):
+    make_user("bob@example.com")
+    login("bob@example.com")
+
+    assert client.get("/unconfirmed").headers["Location"] == "/profile"
+
+
+# Logged out: by address, with one answer for every address.
+
+
+def _resend_by_address(app, address):
+    client = app.test_client()
+    response = submit(client, "/resend", {"email": address})
+    return response, client.get(response.headers.get("Location", "/resend"))
+
+
+def test_logged_out_resend_answers_the_same_for_every_address(app, make_user, frozen):
+    make_user("confirmed@example.com")
+    make_user("waiting@example.com", confirmed=False)
+    register(app.test_client(), "limited@example.com")
+    answers = []
+
+    for address in [
+        "nobody@example.com",
+        "confirmed@example.com",
+        "waiting@example.com",
+        "limited@example.com",
+    ]:
+        response, page = _resend_by_address(app, address)
+        answers.append(
+            (response.status_code, response.headers["Location"], _without_csrf(page.text))
+        )
+
+    assert answers[0][0] == 302
+    assert "a new link is on its way" in answers[0][2]
+    assert all(answer == answers[0] for answer in answers)
+
+
+def test_logged_out_resend_mails_an_unconfirmed_account(app, make_user, outbox):
+    make_user("waiting@example.com", confirmed=False)
+
+    _resend_by_address(app, "Waiting@Example.com")
+
+    [mail] = outbox()
+    assert mail.to == "waiting@example.com"
+    assert mail.kind == "confirm"
+
+
+def test_logged_out_resend_mails_nobody_for_confirmed_or_unknown(app, make_user, outbox):
+    make_user("confirmed@example.com")
+
+    _resend_by_address(app, "confirmed@example.com")
+    _resend_by_address(app, "nobody@example.com")
+
+    assert outbox() == []
+
+
+def test_logged_out_resend_is_limited_per_address(app, make_user, outbox, frozen):
+    make_user("waiting@example.com", confirmed=False)
+
+    _resend_by_address(app, "waiting@example.com")
+    frozen.shift(179)
+    _resend_by_address(app, "waiting@example.com")
+    frozen.shift(1)
+    _resend_by_address(app, "waiting@example.com")
+
+    assert len(outbox()) == 2
+
+
+def test_logged_out_resend_with_an_invalid_address_shows_the_error(client):
+    response = submit(client, "/resend", {"email": "not an address"})
+
+    assert response.status_code == 422
+    assert 'class="errors"' in response.text
+    assert 'value="not an address"' in response.text
+
+
+def test_unconfirmed_page_names_the_address_and_offers_a_resend_button(client, registered):
+    page = client.get("/unconfirmed").text
+
+    assert "We sent a link to <strong>alice@example.com</strong>" in page
+    assert '<form method="post" action="/resend">' in page
+    assert "Send the link again" in page
