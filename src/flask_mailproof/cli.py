@@ -8,11 +8,15 @@ from flask.cli import with_appcontext
 from .errors import InvalidAddress, PasswordRejected
 from .flows.administration import create_admin, list_users, purge_unconfirmed
 from .flows.statistics import confirmation_stats
+from .mail.cli import outbox_cli
 
 
 @click.group("mailproof")
 def mailproof_cli() -> None:
     """Manage accounts and mail of Flask-Mailproof."""
+
+
+mailproof_cli.add_command(outbox_cli)
 
 
 @mailproof_cli.command("create-admin")

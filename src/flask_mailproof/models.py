@@ -93,12 +93,30 @@ class OutboxMixin:
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class DeliveryAttemptMixin:
+    """One attempt to deliver an outbox message: when, by which worker, and what came of it."""
+
+    __tablename__ = "mailproof_delivery_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The outbox row's id; no foreign key, so purging old mail can keep or drop its history.
+    message_id: Mapped[int] = mapped_column(Integer, index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``host:pid:random`` of the process that made the attempt.
+    worker: Mapped[str] = mapped_column(String(64))
+    #: ``sent``, ``retry`` (a temporary failure) or ``failed`` (permanent, or out of attempts).
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 @dataclasses.dataclass(frozen=True)
 class Models:
     """The model classes the extension works with."""
 
     user: type[UserMixin]
     outbox: type[OutboxMixin]
+    #: The attempts log; ``None`` for models built before it existed (attempts go unrecorded).
+    delivery_attempt: type[DeliveryAttemptMixin] | None = None
 
 
 def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) -> Models:
@@ -118,4 +136,8 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
             __tablename__ = "users"
 
         user_model = User
-    return Models(user=user_model, outbox=OutboxMessage)
+
+    class DeliveryAttempt(base, DeliveryAttemptMixin):
+        pass
+
+    return Models(user=user_model, outbox=OutboxMessage, delivery_attempt=DeliveryAttempt)

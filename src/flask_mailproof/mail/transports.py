@@ -104,10 +104,19 @@ class _SMTPConnection:
     def __init__(self, transport: SMTPTransport) -> None:
         self._transport = transport
         self._client: smtplib.SMTP | None = None
+        self._connect_error: TemporaryDeliveryError | PermanentDeliveryError | None = None
 
     def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        if self._connect_error is not None:
+            # The server could not be reached for this batch: fail the rest fast rather than
+            # wait one timeout per message; they are retried with the same backoff.
+            raise self._connect_error
         if self._client is None:
-            self._client = self._transport.open_client()
+            try:
+                self._client = self._transport.open_client()
+            except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
+                self._connect_error = exc
+                raise
         try:
             self._client.sendmail(envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:
