@@ -21,6 +21,7 @@ from demo.models import db, models
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
 from flask_mailproof.state import current_state
+from smtp import SMTPServer
 
 #: The base URL every mailed link must start with in tests.
 BASE_URL = "https://mailproof.test"
@@ -204,3 +205,22 @@ def get_user(app: Flask) -> t.Callable[[str], t.Any]:
             return user
 
     return load
+
+
+@pytest.fixture
+def smtp(config: dict[str, t.Any]) -> t.Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 that the app sends to; ask for it before ``app``."""
+    server = SMTPServer()
+    server.start()
+    config.update(server.config)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stop_delivery(app: Flask) -> t.Iterator[None]:
+    """Stop the app's embedded delivery thread, if any, before the schema is dropped."""
+    yield
+    thread = app.extensions["mailproof"].delivery_thread
+    if thread is not None:
+        thread.stop(timeout=10)

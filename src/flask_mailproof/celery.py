@@ -65,6 +65,7 @@ def make_celery(app: Flask) -> Celery:
     celery = Celery(app.import_name, broker=broker, set_as_current=False)
     celery.conf.update(
         task_ignore_result=True,
+        task_default_queue=settings.celery_queue,
         # A task is acknowledged once done, so a worker killed mid-task leaves it queued.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

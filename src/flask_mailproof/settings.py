@@ -72,6 +72,8 @@ class Settings:
     delivery_retry_base: float = 30.0
     #: Longest wait in seconds between two attempts.
     delivery_retry_cap: float = 3600.0
+    #: Celery queue the delivery tasks go to (and the workers of :func:`make_celery` read).
+    celery_queue: str = "mailproof"
     #: Mail a "you have no account here" notice when a reset is asked for an unknown address.
     reset_notify_unknown: bool = False
     #: Where ``/login`` sends a user when no ``next`` is given.

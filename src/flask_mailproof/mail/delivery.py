@@ -94,6 +94,27 @@ def claim_due(
 
     :param only: claim among these ids only (a task queued for given messages).
     """
+    # Without SKIP LOCKED, a worker can lose every candidate it saw to a faster one; look
+    # again rather than report "nothing due" while the outbox is full.
+    for _ in range(_CLAIM_ROUNDS):
+        found, claimed = _claim_round(session, model, worker, limit, lease, only)
+        if claimed or not found:
+            return claimed
+    return []
+
+
+#: Times :func:`claim_due` looks again after losing every candidate to other workers.
+_CLAIM_ROUNDS = 5
+
+
+def _claim_round(
+    session: Session,
+    model: type[OutboxMixin],
+    worker: str,
+    limit: int,
+    lease: int,
+    only: t.Collection[int] | None,
+) -> tuple[int, list[int]]:
     now = utcnow()
     candidates = select(model.id).where(_due(model, now)).order_by(model.id).limit(limit)
     if only is not None:
@@ -112,7 +133,7 @@ def claim_due(
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(message_id)
     session.commit()
-    return claimed
+    return len(ids), claimed
 
 
 def retry_delay(attempts: int, *, base: float, cap: float) -> float:

@@ -38,10 +38,7 @@ def deliver_batch(worker: str, only: t.Collection[int] | None = None) -> Deliver
 def drain(
     worker: str | None = None, progress: t.Callable[[DeliveryReport], None] | None = None
 ) -> DeliveryReport:
-    """Deliver batches until nothing is due; return the totals.
-
-    Retries scheduled during the run are not waited for: they are due later.
-    """
+    """Deliver batches until nothing is due, or a whole batch must wait; return the totals."""
     worker = worker or worker_name()
     total = DeliveryReport()
     state = current_state()
@@ -55,6 +52,10 @@ def drain(
             total.failed += report.failed
             if progress is not None:
                 progress(report)
+            if not (report.sent or report.failed):
+                # Every message of the batch must wait: the server is down or refusing for
+                # now, so stop hammering it; the next run comes after the interval.
+                return total
     finally:
         state.db.session.remove()
 
@@ -74,6 +75,7 @@ class DeliveryThread:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
+        self._stopping = False
 
     def start_once(self) -> None:
         """Start the thread (and so a first run) if this process has none yet."""
@@ -85,8 +87,17 @@ class DeliveryThread:
         self._ensure_started()
         self._wakeup.set()
 
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread after its current run (which finishes its message in flight)."""
+        self._stopping = True
+        self._wakeup.set()
+        if self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout)
+
     def _ensure_started(self) -> None:
         with self._lock:
+            if self._stopping:
+                return
             if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
                 return
             self._pid = os.getpid()
@@ -97,9 +108,11 @@ class DeliveryThread:
 
     def _run(self) -> None:
         worker = worker_name()
-        while True:
+        while not self._stopping:
             self._wakeup.wait(self._interval)
             self._wakeup.clear()
+            if self._stopping:
+                return
             try:
                 with self._app.app_context():
                     drain(worker)
