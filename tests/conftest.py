@@ -7,6 +7,7 @@ import email
 import email.policy
 import os
 import re
+import types
 import typing as t
 from urllib.parse import urlsplit
 
@@ -224,3 +225,22 @@ def stop_delivery(app: Flask) -> t.Iterator[None]:
     thread = app.extensions["mailproof"].delivery_thread
     if thread is not None:
         thread.stop(timeout=10)
+
+
+def queue_mails(app, count, start=0):
+    """Write ``count`` mails to the outbox in one committed transaction; return their ids."""
+    with app.test_request_context():
+        rows = [
+            current_state().outbox.queue(
+                f"user{n}@example.com",
+                "account_exists",
+                {
+                    "user": types.SimpleNamespace(email=f"user{n}@example.com"),
+                    "login_link": "https://mailproof.test/login",
+                    "reset_link": None,
+                },
+            )
+            for n in range(start, start + count)
+        ]
+        db.session.commit()
+        return [row.id for row in rows]

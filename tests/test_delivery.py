@@ -10,7 +10,7 @@ import types
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, submit
+from conftest import PASSWORD, queue_mails, submit
 from demo.models import db, models
 from flask_mailproof.mail.delivery import claim_due, worker_name
 from flask_mailproof.mail.worker import drain
@@ -37,25 +37,6 @@ def thread_delivery(config):
 @pytest.fixture
 def small_batches(config):
     config["MAILPROOF_DELIVERY_BATCH_SIZE"] = 7
-
-
-def queue_mails(app, count, start=0):
-    """Write ``count`` mails to the outbox in one committed transaction; return their ids."""
-    with app.test_request_context():
-        rows = [
-            current_state().outbox.queue(
-                f"user{n}@example.com",
-                "account_exists",
-                {
-                    "user": types.SimpleNamespace(email=f"user{n}@example.com"),
-                    "login_link": "https://mailproof.test/login",
-                    "reset_link": None,
-                },
-            )
-            for n in range(start, start + count)
-        ]
-        db.session.commit()
-        return [row.id for row in rows]
 
 
 def deliver(app):

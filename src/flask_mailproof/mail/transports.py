@@ -87,13 +87,18 @@ class SMTPTransport:
                 )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            # Every failure before a message is sent is about the server or our settings, not
+            # the message: retried (with backoff) until someone fixes it, never failed for good.
+            raise TemporaryDeliveryError(f"cannot connect: {exc!r}") from None
+        try:
             if self.use_tls:
                 client.starttls(context=ssl.create_default_context())
             if self.username and self.password:
                 client.login(self.username, self.password)
-        except smtplib.SMTPResponseException as exc:
-            raise _classify_reply(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
+            # A half-open session (no STARTTLS, refused login) must not leak its socket.
+            client.close()
             raise TemporaryDeliveryError(f"cannot connect: {exc!r}") from None
         return client
 
