@@ -139,15 +139,21 @@ def sign_up(base: str, email: str) -> float:
     return time.perf_counter() - started
 
 
-def load(base: str, signups: int, concurrency: int, warmup: int) -> list[float]:
-    """Sign up ``warmup`` then ``signups`` accounts from ``concurrency`` threads."""
+def load(base: str, signups: int, concurrency: int, warmup: int) -> list[float | None]:
+    """Sign up ``warmup`` then ``signups`` accounts from ``concurrency`` threads.
+
+    Return each sign-up's seconds, or ``None`` where the server answered with an error.
+    """
     counter = itertools.count()
     lock = threading.Lock()
 
-    def one() -> float:
+    def one() -> float | None:
         with lock:
             n = next(counter)
-        return sign_up(base, f"bench{n}@example.com")
+        try:
+            return sign_up(base, f"bench{n}@example.com")
+        except urllib.error.HTTPError:
+            return None
 
     with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(lambda _: one(), range(warmup)))
@@ -161,7 +167,7 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 def run(
     factory: str, hold: float, signups: int, concurrency: int, tmp: Path, database: str | None
-) -> list[float]:
+) -> list[float | None]:
     if database is None:
         name = factory.split(":", 1)[0].replace(".", "-")
         database = f"sqlite:///{tmp / f'signup-{name}-{hold}.sqlite3'}"
@@ -195,27 +201,28 @@ def latency_table(
             inline_signups,
         ),
     ]
-    samples: dict[int, list[float]] = {index: [] for index in range(len(rows))}
+    samples: dict[int, list[float | None]] = {index: [] for index in range(len(rows))}
     with tempfile.TemporaryDirectory() as tmp:
         # Rounds interleave the configurations, so drift in the machine's load hits all alike.
         for _ in range(rounds):
             for index, (_label, factory, hold, count) in enumerate(rows):
                 samples[index] += run(factory, hold, count, concurrency, Path(tmp), database)
-    results = [
-        (label, len(samples[i]), percentile(samples[i], 0.5), percentile(samples[i], 0.99))
-        for i, (label, *_rest) in enumerate(rows)
-    ]
-    base_p50, base_p99 = results[0][2], results[0][3]
+    results = []
+    for index, (label, *_rest) in enumerate(rows):
+        ok = [seconds for seconds in samples[index] if seconds is not None]
+        errors = len(samples[index]) - len(ok)
+        results.append((label, len(ok), errors, percentile(ok, 0.5), percentile(ok, 0.99)))
+    base_p50, base_p99 = results[0][3], results[0][4]
     lines = [
         f"Sign-up latency (POST /register), {concurrency} concurrent clients, gunicorn 2x4, "
         f"{(database or 'sqlite').split(':')[0]}, {rounds} interleaved round(s):",
         "",
-        "| server | sign-ups | p50 ms | p99 ms | p50 vs baseline | p99 vs baseline |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| server | sign-ups | errors | p50 ms | p99 ms | p50 vs baseline | p99 vs baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for label, count, p50, p99 in results:
+    for label, count, errors, p50, p99 in results:
         lines.append(
-            f"| {label} | {count} | {p50 * 1000:.0f} | {p99 * 1000:.0f} | "
+            f"| {label} | {count} | {errors} | {p50 * 1000:.0f} | {p99 * 1000:.0f} | "
             f"{p50 / base_p50:.2f}x | {p99 / base_p99:.2f}x |"
         )
     return "\n".join(lines)

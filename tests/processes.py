@@ -81,7 +81,7 @@ def start_demo(port: int, env: dict[str, str], log: Path) -> Process:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
             return process
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
             if process.popen.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 raise AssertionError("the demo did not start:\n" + process.output()) from None

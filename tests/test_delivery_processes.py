@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import sys
 import time
@@ -9,11 +10,12 @@ import uuid
 
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from conftest import BASE_URL, PASSWORD, queue_mails, submit
 from demo import create_app
 from demo.models import db, models
+from flask_mailproof.clock import utcnow
 from processes import Browser, Process, environment, start_demo
 from smtp import free_port
 
@@ -150,13 +152,49 @@ def test_celery_worker_delivers_mail_queued_after_commit(celery_worker, smtp, cl
 
 
 @pytest.mark.parametrize("sweep_interval", [0.5])
-def test_celery_sweep_delivers_mail_that_was_never_queued(celery_worker, smtp, config, app):
+def test_celery_sweep_delivers_mail_never_queued_or_left_by_a_dead_worker(
+    celery_worker, smtp, config, app
+):
     # An app that writes to the same outbox but queues no task (as when Redis was down).
     silent = create_app({**config, "MAILPROOF_DELIVERY": "external"})
-    queue_mails(silent, 3)
+    ids = queue_mails(silent, 3)
     with silent.app_context():
+        # And one message held by a worker that died: its claim has expired.
+        db.session.execute(
+            update(models.outbox)
+            .where(models.outbox.id == ids[0])
+            .values(
+                status="claimed",
+                claimed_by="dead-worker",
+                claimed_until=utcnow() - dt.timedelta(seconds=1),
+            )
+        )
+        db.session.commit()
         db.engine.dispose()
 
     smtp.wait_for(3, timeout=30)
     wait_until_all_sent(app, 3)
     assert sorted(smtp.recipients) == [f"user{n}@example.com" for n in range(3)]
+
+
+@pytest.fixture
+def dead_broker(config):
+    """Celery delivery pointed at a port where no Redis listens; ask for it before ``app``."""
+    config.update(MAILPROOF_DELIVERY="celery", REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+
+
+def test_sign_up_with_the_broker_down_commits_and_answers_fast(dead_broker, client, get_user):
+    data = {"email": "dave@example.com", "password": PASSWORD, "password_confirm": PASSWORD}
+
+    started = time.monotonic()
+    response = submit(client, "/register", data)
+
+    assert response.status_code == 302
+    assert time.monotonic() - started < 3
+    assert get_user("dave@example.com") is not None
+    assert [status for (status,) in _outbox_statuses(client.application)] == ["pending"]
+
+
+def _outbox_statuses(app):
+    with app.app_context():
+        return db.session.execute(select(models.outbox.status)).all()

@@ -10,6 +10,7 @@ from .errors import TokenExpired as TokenExpired
 from .errors import TokenInvalid as TokenInvalid
 from .errors import TokenSuperseded as TokenSuperseded
 from .extension import Mailproof as Mailproof
+from .models import DeliveryAttemptMixin as DeliveryAttemptMixin
 from .models import Models as Models
 from .models import OutboxMixin as OutboxMixin
 from .models import UserMixin as UserMixin

@@ -174,6 +174,9 @@ def deliver_pending(
     if not ids:
         return report
     rows = list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
+    for row in rows:
+        # Detached, the rows keep what was loaded across the commits below (no reload each).
+        session.expunge(row)
     with transport.connect() as connection:
         for row in rows:
             outcome = _send_one(connection, row)
