@@ -36,7 +36,13 @@ def _filter_options(function: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
 
 
 @click.group("outbox", invoke_without_command=True)
-@click.option("--failures", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option(
+    "--failures",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="How many of the latest failed messages to list.",
+)
 @click.pass_context
 @with_appcontext
 def outbox_cli(ctx: click.Context, failures: int) -> None:
