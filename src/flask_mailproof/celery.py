@@ -71,9 +71,17 @@ def make_celery(app: Flask) -> Celery:
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
-        # Publishing happens in the request after the commit: never hang it on a dead broker.
-        broker_connection_timeout=2,
-        broker_transport_options={"socket_connect_timeout": 2, "socket_timeout": 5},
+        # Publishing happens in the request after the commit: never hang it on a dead broker
+        # (one quick retry, then the sweep's turn; refused connections fail in milliseconds).
+        broker_connection_timeout=1,
+        broker_transport_options={
+            "socket_connect_timeout": 1,
+            "socket_timeout": 5,
+            "max_retries": 1,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
+        },
         beat_schedule={
             "mailproof-sweep": {"task": SWEEP_TASK, "schedule": settings.delivery_interval}
         },
