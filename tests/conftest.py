@@ -7,6 +7,7 @@ import email
 import email.policy
 import os
 import re
+import types
 import typing as t
 from urllib.parse import urlsplit
 
@@ -21,6 +22,7 @@ from demo.models import db, models
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
 from flask_mailproof.state import current_state
+from smtp import SMTPServer
 
 #: The base URL every mailed link must start with in tests.
 BASE_URL = "https://mailproof.test"
@@ -219,3 +221,41 @@ def register(
     if confirm is None:
         data["password_confirm"] = password
     return submit(client, "/register", data)
+
+
+@pytest.fixture
+def smtp(config: dict[str, t.Any]) -> t.Iterator[SMTPServer]:
+    """A real SMTP server on 127.0.0.1 that the app sends to; ask for it before ``app``."""
+    server = SMTPServer()
+    server.start()
+    config.update(server.config)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stop_delivery(app: Flask) -> t.Iterator[None]:
+    """Stop the app's embedded delivery thread, if any, before the schema is dropped."""
+    yield
+    thread = app.extensions["mailproof"].delivery_thread
+    if thread is not None:
+        thread.stop(timeout=10)
+
+
+def queue_mails(app, count, start=0):
+    """Write ``count`` mails to the outbox in one committed transaction; return their ids."""
+    with app.test_request_context():
+        rows = [
+            current_state().outbox.queue(
+                f"user{n}@example.com",
+                "account_exists",
+                {
+                    "user": types.SimpleNamespace(email=f"user{n}@example.com"),
+                    "login_link": "https://mailproof.test/login",
+                    "reset_link": None,
+                },
+            )
+            for n in range(start, start + count)
+        ]
+        db.session.commit()
+        return [row.id for row in rows]

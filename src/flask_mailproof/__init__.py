@@ -13,6 +13,7 @@ from .errors import TokenSuperseded as TokenSuperseded
 from .errors import TokenUsed as TokenUsed
 from .extension import Mailproof as Mailproof
 from .models import ContactMessageMixin as ContactMessageMixin
+from .models import DeliveryAttemptMixin as DeliveryAttemptMixin
 from .models import Models as Models
 from .models import OutboxMixin as OutboxMixin
 from .models import UserMixin as UserMixin

@@ -9,6 +9,7 @@ from .contact_cli import contact_cli
 from .errors import InvalidAddress, PasswordRejected
 from .flows.administration import create_admin, list_users, purge_unconfirmed
 from .flows.statistics import confirmation_stats
+from .mail.cli import outbox_cli
 
 
 @click.group("mailproof")
@@ -17,6 +18,7 @@ def mailproof_cli() -> None:
 
 
 mailproof_cli.add_command(contact_cli)
+mailproof_cli.add_command(outbox_cli)
 
 
 @mailproof_cli.command("create-admin")

@@ -14,7 +14,7 @@ from .flows.accounts import find_user_by_id
 from .i18n import gettext, init_translations, lazy_gettext
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
-from .mail.worker import DeliveryThread
+from .mail.worker import wire_delivery
 from .passwords import Passwords
 from .settings import Settings, check_signing_keys
 from .state import MailproofState
@@ -80,12 +80,7 @@ class Mailproof:
             subject_prefix=settings.subject_prefix,
             link_root=settings.link_root(debug=app.debug),
         )
-        delivery_thread = None
-        if settings.delivery == "thread":
-            delivery_thread = DeliveryThread(app, settings.delivery_interval)
-            outbox.on_commit(delivery_thread.wake)
-            # Mail left by a process that died goes out when this one first serves a request.
-            app.before_request_funcs.setdefault(None, []).append(delivery_thread.start_once)
+        delivery_thread = wire_delivery(app, settings, outbox)
         app.extensions["mailproof"] = MailproofState(
             app=app,
             settings=settings,

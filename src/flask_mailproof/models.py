@@ -172,12 +172,30 @@ class VerificationCodeMixin:
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DeliveryAttemptMixin:
+    """One attempt to deliver an outbox message: when, by which worker, and what came of it."""
+
+    __tablename__ = "mailproof_delivery_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The outbox row's id; no foreign key, so purging old mail can keep or drop its history.
+    message_id: Mapped[int] = mapped_column(Integer, index=True)
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: ``host:pid:random`` of the process that made the attempt.
+    worker: Mapped[str] = mapped_column(String(64))
+    #: ``sent``, ``retry`` (a temporary failure) or ``failed`` (permanent, or out of attempts).
+    outcome: Mapped[str] = mapped_column(String(16))
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 @dataclasses.dataclass(frozen=True)
 class Models:
     """The model classes the extension works with."""
 
     user: type[UserMixin]
     outbox: type[OutboxMixin]
+    #: One row per delivery attempt of an outbox message.
+    delivery_attempt: type[DeliveryAttemptMixin]
     contact_message: type[ContactMessageMixin]
     verification_code: type[VerificationCodeMixin]
 
@@ -191,6 +209,9 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
     base: t.Any = db.Model
 
     class OutboxMessage(base, OutboxMixin):
+        pass
+
+    class DeliveryAttempt(base, DeliveryAttemptMixin):
         pass
 
     class ContactMessage(base, ContactMessageMixin):
@@ -208,6 +229,7 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
     return Models(
         user=user_model,
         outbox=OutboxMessage,
+        delivery_attempt=DeliveryAttempt,
         contact_message=ContactMessage,
         verification_code=VerificationCode,
     )

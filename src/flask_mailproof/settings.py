@@ -97,6 +97,12 @@ class Settings:
     delivery_lease: int = 120
     #: Messages one delivery run claims (and sends over one SMTP connection).
     delivery_batch_size: int = 50
+    #: Seconds before the first retry; each later one doubles it (with jitter) up to the cap.
+    delivery_retry_base: float = 30.0
+    #: Longest wait in seconds between two attempts.
+    delivery_retry_cap: float = 3600.0
+    #: Celery queue the delivery tasks go to (and the workers of :func:`make_celery` read).
+    celery_queue: str = "mailproof"
     #: Mail a "you have no account here" notice when a reset is asked for an unknown address.
     reset_notify_unknown: bool = False
     #: Put a 6-digit code in confirmation and reset mails, for apps where a link opens the

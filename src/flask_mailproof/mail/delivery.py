@@ -17,7 +17,7 @@ import socket
 import typing as t
 import uuid
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..clock import utcnow
 from ..errors import PermanentDeliveryError, TemporaryDeliveryError
@@ -26,15 +26,11 @@ from .message import envelope_sender
 if t.TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from ..models import OutboxMixin
+    from ..models import DeliveryAttemptMixin, OutboxMixin
     from ..settings import Settings
     from .transports import Transport
 
 log = logging.getLogger("flask_mailproof.delivery")
-
-#: First retry delay in seconds; it doubles each attempt, with jitter, up to the cap.
-RETRY_BASE_SECONDS = 30.0
-RETRY_CAP_SECONDS = 3600.0
 
 
 @dataclasses.dataclass
@@ -44,6 +40,8 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    #: ``sent``, ``retry`` or ``failed``: what became of the last message handled.
+    last_outcome: str = ""
 
     @property
     def handled(self) -> int:
@@ -55,24 +53,72 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _due(model: type[OutboxMixin], now: dt.datetime) -> t.Any:
+def _due(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
     return or_(
-        and_(model.status == "pending", model.next_attempt_at <= now),
+        and_(model.status == "pending", model.next_attempt_at <= now - dt.timedelta(seconds=grace)),
         # A claim past its lease belongs to a worker that died; take the message over.
         and_(model.status == "claimed", model.claimed_until < now),
     )
 
 
+def due_ids(
+    session: Session, model: type[OutboxMixin], *, limit: int | None = None, grace: float = 0
+) -> list[int]:
+    """Return the ids of messages due now (pending and due, or claimed past their lease).
+
+    :param grace: leave out pending messages due for less than this many seconds (their
+        delivery may be under way already).
+    """
+    query = select(model.id).where(_due(model, utcnow(), grace)).order_by(model.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def count_due(session: Session, model: type[OutboxMixin]) -> int:
+    """Return how many messages are due now."""
+    return session.scalar(select(func.count()).where(_due(model, utcnow()))) or 0
+
+
 def claim_due(
-    session: Session, model: type[OutboxMixin], *, worker: str, limit: int, lease: int
+    session: Session,
+    model: type[OutboxMixin],
+    *,
+    worker: str,
+    limit: int,
+    lease: int,
+    only: t.Collection[int] | None = None,
 ) -> list[int]:
     """Claim up to ``limit`` due messages for ``worker`` and commit; return their ids.
 
     Each claim is a conditional UPDATE, so two workers never hold one message; where the
     database has ``FOR UPDATE SKIP LOCKED``, workers also skip each other's candidates.
+
+    :param only: claim among these ids only (a task queued for given messages).
     """
+    # Without SKIP LOCKED, a worker can lose every candidate it saw to a faster one; look
+    # again rather than report "nothing due" while the outbox is full.
+    for _ in range(_CLAIM_ROUNDS):
+        found, claimed = _claim_round(session, model, worker, limit, lease, only)
+        if claimed or not found:
+            return claimed
+    return []
+
+
+#: Times :func:`claim_due` looks again after losing every candidate to other workers.
+_CLAIM_ROUNDS = 5
+
+
+def _claim_round(
+    session: Session,
+    model: type[OutboxMixin],
+    worker: str,
+    limit: int,
+    lease: int,
+    only: t.Collection[int] | None,
+) -> tuple[int, list[int]]:
     now = utcnow()
     candidates = select(model.id).where(_due(model, now)).order_by(model.id).limit(limit)
+    if only is not None:
+        candidates = candidates.where(model.id.in_(list(only)))
     if session.get_bind().dialect.name in ("postgresql", "mysql", "mariadb"):
         candidates = candidates.with_for_update(skip_locked=True)
     ids = list(session.scalars(candidates))
@@ -87,12 +133,16 @@ def claim_due(
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(message_id)
     session.commit()
-    return claimed
+    return len(ids), claimed
 
 
-def retry_delay(attempts: int) -> float:
-    """Return seconds before attempt ``attempts + 1``: exponential, capped, with full jitter."""
-    ceiling = min(RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0), RETRY_CAP_SECONDS)
+def retry_delay(attempts: int, *, base: float, cap: float) -> float:
+    """Return seconds before attempt ``attempts + 1``: exponential, capped, with jitter.
+
+    The delay is drawn between half and all of ``base * 2**(attempts - 1)`` (at most ``cap``),
+    so messages that failed together do not all come back at the same moment.
+    """
+    ceiling = min(base * 2 ** max(attempts - 1, 0), cap)
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - spreading retries, not secrets
 
 
@@ -103,8 +153,14 @@ def deliver_pending(
     settings: Settings,
     *,
     worker: str | None = None,
+    attempt_model: type[DeliveryAttemptMixin] | None = None,
+    only: t.Collection[int] | None = None,
 ) -> DeliveryReport:
-    """Claim one batch of due messages and send them over one connection."""
+    """Claim one batch of due messages and send them over one connection.
+
+    :param attempt_model: where to log each attempt (``Models.delivery_attempt``).
+    :param only: deliver among these ids only, if they are still due.
+    """
     worker = worker or worker_name()
     ids = claim_due(
         session,
@@ -112,18 +168,42 @@ def deliver_pending(
         worker=worker,
         limit=settings.delivery_batch_size,
         lease=settings.delivery_lease,
+        only=only,
     )
     report = DeliveryReport()
     if not ids:
         return report
     rows = list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
+    for row in rows:
+        # Detached, the rows keep what was loaded across the commits below (no reload each).
+        session.expunge(row)
     with transport.connect() as connection:
         for row in rows:
             outcome = _send_one(connection, row)
             _record(session, model, row, worker, outcome, settings, report)
+            if attempt_model is not None:
+                session.add(_attempt(attempt_model, row, worker, outcome, report))
             # One commit per message: a crash now re-sends at most the message in flight.
             session.commit()
     return report
+
+
+def _attempt(
+    attempt_model: type[DeliveryAttemptMixin],
+    row: OutboxMixin,
+    worker: str,
+    outcome: Exception | None,
+    report: DeliveryReport,
+) -> DeliveryAttemptMixin:
+    model: t.Any = attempt_model
+    result: DeliveryAttemptMixin = model(
+        message_id=row.id,
+        attempted_at=utcnow(),
+        worker=worker[:64],
+        outcome=report.last_outcome,
+        error=None if outcome is None else str(outcome)[:2000],
+    )
+    return result
 
 
 def _send_one(connection: t.Any, row: OutboxMixin) -> Exception | None:
@@ -160,19 +240,24 @@ def _record(
     if outcome is None:
         values.update(status="sent", sent_at=now, last_error=None)
         report.sent += 1
+        report.last_outcome = "sent"
         log.info("mail %s (%s) sent after %d attempt(s)", row.id, row.kind, attempts)
     elif isinstance(outcome, TemporaryDeliveryError) and not _exhausted(row, attempts, settings):
-        delay = retry_delay(attempts)
+        delay = retry_delay(
+            attempts, base=settings.delivery_retry_base, cap=settings.delivery_retry_cap
+        )
         values.update(
             status="pending",
             last_error=str(outcome)[:2000],
             next_attempt_at=now + dt.timedelta(seconds=delay),
         )
         report.retried += 1
+        report.last_outcome = "retry"
         log.warning("mail %s (%s) will be retried in %.0fs: %s", row.id, row.kind, delay, outcome)
     else:
         values.update(status="failed", last_error=str(outcome)[:2000])
         report.failed += 1
+        report.last_outcome = "failed"
         log.error("mail %s (%s) failed: %s", row.id, row.kind, outcome)
     # Only the worker holding the claim records the outcome; an expired claim taken over by
     # another worker is that worker's to record.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urlsplit
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
@@ -23,6 +23,11 @@ if t.TYPE_CHECKING:
 
 #: Key in ``Session.info`` of the callbacks to run once a session that wrote mail commits.
 _AFTER_COMMIT_KEY = "mailproof.after_commit"
+#: Key in ``Session.info`` of the outbox rows written since the last commit or rollback.
+_QUEUED_KEY = "mailproof.queued"
+
+#: Called after a commit that wrote mail, with the ids of the messages it wrote.
+CommitCallback = t.Callable[[list[int]], None]
 
 
 class Outbox:
@@ -42,10 +47,14 @@ class Outbox:
         self._sender = check_header_value("MAILPROOF_MAIL_SENDER", sender)
         self._subject_prefix = subject_prefix
         self._message_id_domain = urlsplit(link_root).hostname or "localhost"
-        self._after_commit: list[t.Callable[[], None]] = []
+        self._after_commit: list[CommitCallback] = []
 
-    def on_commit(self, callback: t.Callable[[], None]) -> None:
-        """Call ``callback`` after every commit that wrote mail (to wake a delivery worker)."""
+    def on_commit(self, callback: CommitCallback) -> None:
+        """Call ``callback(ids)`` after every commit that wrote mail (to wake delivery).
+
+        The callback runs after the data is safe, outside any transaction; an exception it
+        raises is the callback's problem (delivery falls back on its periodic sweep).
+        """
         self._after_commit.append(callback)
 
     def queue(
@@ -86,16 +95,24 @@ class Outbox:
         session = self._db.session
         session.add(row)
         session.info[_AFTER_COMMIT_KEY] = self._after_commit
+        session.info.setdefault(_QUEUED_KEY, []).append(row)
         return row
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, None)
-    for callback in callbacks or ():
-        callback()
+    rows = session.info.pop(_QUEUED_KEY, ())
+    if not callbacks:
+        return
+    # The identity key is known without a query (no SQL may run here, after the commit).
+    identities = (inspect(row).identity for row in rows)
+    ids = [int(identity[0]) for identity in identities if identity]
+    for callback in callbacks:
+        callback(ids)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session: Session) -> None:
     session.info.pop(_AFTER_COMMIT_KEY, None)
+    session.info.pop(_QUEUED_KEY, None)

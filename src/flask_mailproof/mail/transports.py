@@ -87,13 +87,18 @@ class SMTPTransport:
                 )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        except (OSError, smtplib.SMTPException) as exc:
+            # Every failure before a message is sent is about the server or our settings, not
+            # the message: retried (with backoff) until someone fixes it, never failed for good.
+            raise TemporaryDeliveryError(f"cannot connect: {exc!r}") from None
+        try:
             if self.use_tls:
                 client.starttls(context=ssl.create_default_context())
             if self.username and self.password:
                 client.login(self.username, self.password)
-        except smtplib.SMTPResponseException as exc:
-            raise _classify_reply(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
+            # A half-open session (no STARTTLS, refused login) must not leak its socket.
+            client.close()
             raise TemporaryDeliveryError(f"cannot connect: {exc!r}") from None
         return client
 
@@ -104,10 +109,19 @@ class _SMTPConnection:
     def __init__(self, transport: SMTPTransport) -> None:
         self._transport = transport
         self._client: smtplib.SMTP | None = None
+        self._connect_error: TemporaryDeliveryError | PermanentDeliveryError | None = None
 
     def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+        if self._connect_error is not None:
+            # The server could not be reached for this batch: fail the rest fast rather than
+            # wait one timeout per message; they are retried with the same backoff.
+            raise self._connect_error
         if self._client is None:
-            self._client = self._transport.open_client()
+            try:
+                self._client = self._transport.open_client()
+            except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
+                self._connect_error = exc
+                raise
         try:
             self._client.sendmail(envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as exc:

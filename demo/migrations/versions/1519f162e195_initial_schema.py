@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 971b2059acca
+Revision ID: 1519f162e195
 Revises: 
-Create Date: 2026-11-21 09:54:46.969235
+Create Date: 2026-11-21 09:59:15.460521
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 # revision identifiers, used by Alembic.
-revision = '971b2059acca'
+revision = '1519f162e195'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -34,6 +34,18 @@ def upgrade():
     with op.batch_alter_table('mailproof_contact_messages', schema=None) as batch_op:
         batch_op.create_index('ix_mailproof_contact_messages_address', ['email_key', 'status', 'created_at'], unique=False)
         batch_op.create_index('ix_mailproof_contact_messages_status', ['status', 'created_at'], unique=False)
+
+    op.create_table('mailproof_delivery_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('message_id', sa.Integer(), nullable=False),
+    sa.Column('attempted_at', sa.DateTime().with_variant(mysql.DATETIME(fsp=6), 'mariadb').with_variant(mysql.DATETIME(fsp=6), 'mysql'), nullable=False),
+    sa.Column('worker', sa.String(length=64), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_mailproof_delivery_attempt'))
+    )
+    with op.batch_alter_table('mailproof_delivery_attempt', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mailproof_delivery_attempt_message_id'), ['message_id'], unique=False)
 
     op.create_table('mailproof_outbox',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,6 +120,10 @@ def downgrade():
         batch_op.drop_index('ix_mailproof_outbox_due')
 
     op.drop_table('mailproof_outbox')
+    with op.batch_alter_table('mailproof_delivery_attempt', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mailproof_delivery_attempt_message_id'))
+
+    op.drop_table('mailproof_delivery_attempt')
     with op.batch_alter_table('mailproof_contact_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_mailproof_contact_messages_status')
         batch_op.drop_index('ix_mailproof_contact_messages_address')

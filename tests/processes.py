@@ -1,0 +1,109 @@
+"""Start the demo (or a Celery worker) as a real subprocess, and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import contextlib
+import http.cookiejar
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import typing as t
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def environment(settings: dict[str, t.Any]) -> dict[str, str]:
+    """Return this process's environment plus ``settings`` as strings (JSON-like for bools)."""
+    env = dict(os.environ)
+    for name, value in settings.items():
+        # Not a dict lookup: 1 == True, so {True: "true"}.get(1) would turn 1 into "true".
+        env[name] = json.dumps(value) if isinstance(value, bool) else str(value)
+    return env
+
+
+class Process:
+    """A child process whose output goes to a file, killed at the end of the test."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._file = log.open("ab")
+        # Its own process group, so a worker's pool processes go with it.
+        self.popen = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=self._file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the process group and wait; SIGKILL whatever is left after 20 s."""
+        if self.popen.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait(20)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self._file.close()
+
+    def wait_for_output(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.popen.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no {text!r} in the output:\n" + self.output())
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_demo(port: int, env: dict[str, str], log: Path) -> Process:
+    """Start the demo with ``flask run`` on ``port`` and wait until it answers."""
+    process = Process(
+        [sys.executable, "-m", "flask", "--app", "demo", "run", "--port", str(port), "--no-reload"],
+        env,
+        log,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).close()
+            return process
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError("the demo did not start:\n" + process.output()) from None
+            time.sleep(0.1)
+
+
+class Browser:
+    """Cookies and forms over real HTTP."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+
+    def submit(self, path: str, data: dict[str, str]) -> int:
+        """GET the form at ``path`` for its CSRF token, POST ``data``; return the final status."""
+        with self._opener.open(self.base + path, timeout=10) as page:
+            match = _CSRF.search(page.read().decode())
+        assert match, "no CSRF token"
+        body = urllib.parse.urlencode({"csrf_token": match.group(1), **data}).encode()
+        with self._opener.open(self.base + path, data=body, timeout=10) as response:
+            return int(response.status)

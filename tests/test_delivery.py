@@ -1,0 +1,266 @@
+"""Delivery against a real SMTP server: retries, failures, rollbacks, concurrent workers."""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import types
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import PASSWORD, queue_mails, submit
+from demo.models import db, models
+from flask_mailproof.mail.delivery import claim_due, worker_name
+from flask_mailproof.mail.worker import drain
+from flask_mailproof.state import current_state
+
+
+@pytest.fixture
+def fast_retries(config):
+    """Retries due within milliseconds; ask for it before ``app``."""
+    config.update(MAILPROOF_DELIVERY_RETRY_BASE=0.001, MAILPROOF_DELIVERY_RETRY_CAP=0.002)
+
+
+@pytest.fixture
+def thread_delivery(config):
+    """The embedded delivery thread, sweeping often; ask for it before ``app``."""
+    config.update(
+        MAILPROOF_DELIVERY="thread",
+        MAILPROOF_DELIVERY_INTERVAL=0.1,
+        MAILPROOF_DELIVERY_RETRY_BASE=0.05,
+        MAILPROOF_DELIVERY_RETRY_CAP=0.1,
+    )
+
+
+@pytest.fixture
+def small_batches(config):
+    config["MAILPROOF_DELIVERY_BATCH_SIZE"] = 7
+
+
+def deliver(app):
+    with app.app_context():
+        return drain()
+
+
+def rows(app):
+    with app.app_context():
+        found = db.session.scalars(select(models.outbox).order_by(models.outbox.id)).all()
+        db.session.expunge_all()
+        return found
+
+
+def attempts(app):
+    model = models.delivery_attempt
+    with app.app_context():
+        found = db.session.scalars(select(model).order_by(model.id)).all()
+        db.session.expunge_all()
+        return found
+
+
+def deliver_until_settled(app, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while any(row.status in ("pending", "claimed") for row in rows(app)):
+        assert time.monotonic() < deadline, "mail still pending"
+        deliver(app)
+        time.sleep(0.01)
+
+
+def register(client, email="alice@example.com"):
+    return submit(
+        client,
+        "/register",
+        {"email": email, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+
+def test_sign_up_with_smtp_down_is_fast_and_mail_goes_once_it_is_up(
+    smtp, thread_delivery, app, client, get_user, stop_delivery
+):
+    smtp.stop()
+
+    started = time.monotonic()
+    response = register(client)
+    elapsed = time.monotonic() - started
+
+    assert response.status_code == 302
+    assert elapsed < 1.0
+    assert get_user("alice@example.com") is not None
+    smtp.start()
+    [mail] = smtp.wait_for(1)
+    assert mail["To"] == "alice@example.com"
+
+
+def test_two_temporary_failures_then_accept_delivers_once_with_three_attempts(
+    smtp, fast_retries, app
+):
+    smtp.replies.extend(["451 4.3.0 try again later", "451 4.3.0 try again later"])
+    queue_mails(app, 1)
+
+    deliver_until_settled(app)
+
+    assert len(smtp.received) == 1
+    [row] = rows(app)
+    assert row.status == "sent"
+    assert row.attempts == 3
+    assert [a.outcome for a in attempts(app)] == ["retry", "retry", "sent"]
+    assert "451" in (attempts(app)[0].error or "")
+
+
+def test_retries_resend_the_same_message_id(smtp, fast_retries, app):
+    smtp.replies.extend(["451 later", "451 later"])
+    queue_mails(app, 1)
+
+    deliver_until_settled(app)
+
+    [row] = rows(app)
+    assert smtp.attempts == [row.message_id] * 3
+    assert smtp.received[0]["Message-ID"] == row.message_id
+
+
+def test_permanent_failure_fails_at_once_and_is_listed(smtp, app):
+    smtp.replies.append("550 5.1.1 no such user")
+    queue_mails(app, 1)
+
+    report = deliver(app)
+
+    [row] = rows(app)
+    assert (report.failed, row.status, row.attempts) == (1, "failed", 1)
+    result = app.test_cli_runner().invoke(args=["mailproof", "outbox"])
+    assert result.exit_code == 0, result.output
+    assert "failed          1" in result.output
+    assert "user0@example.com: 550 5.1.1 no such user" in result.output
+
+
+def test_outbox_retry_requeues_a_failed_message(smtp, app):
+    smtp.replies.append("550 5.1.1 no such user")
+    queue_mails(app, 1)
+    deliver(app)
+
+    result = app.test_cli_runner().invoke(args=["mailproof", "outbox", "retry"])
+    deliver(app)
+
+    assert "1 failed message(s) re-queued." in result.output
+    [row] = rows(app)
+    assert row.status == "sent"
+    assert smtp.recipients == ["user0@example.com"]
+
+
+def test_outbox_retry_filters_by_recipient(smtp, app):
+    smtp.replies.extend(["550 no", "550 no"])
+    queue_mails(app, 2)
+    deliver(app)
+
+    app.test_cli_runner().invoke(args=["mailproof", "outbox", "retry", "--to", "USER1@example.com"])
+
+    assert [row.status for row in rows(app)] == ["failed", "pending"]
+
+
+def test_outbox_purge_deletes_old_sent_mail_only(smtp, app, time_machine):
+    time_machine.move_to("2026-01-01 12:00")
+    queue_mails(app, 1)
+    deliver(app)
+    time_machine.move_to("2026-01-20 12:00")
+    queue_mails(app, 1, start=1)
+    deliver(app)
+
+    result = app.test_cli_runner().invoke(
+        args=["mailproof", "outbox", "purge", "--older-than", "7"]
+    )
+
+    assert "1 message(s) deleted." in result.output
+    assert [row.recipient for row in rows(app)] == ["user1@example.com"]
+    assert {a.message_id for a in attempts(app)} == {rows(app)[0].id}
+
+
+def test_outbox_deliver_drains_everything_due(smtp, app):
+    queue_mails(app, 120)
+
+    result = app.test_cli_runner().invoke(args=["mailproof", "outbox", "deliver"])
+
+    assert "120 sent, 0 to retry, 0 failed." in result.output
+    assert len(smtp.received) == 120
+
+
+def test_rolled_back_transaction_leaves_no_outbox_row(app):
+    woken = []
+    current = app.extensions["mailproof"].outbox
+    current.on_commit(woken.append)
+    with app.test_request_context():
+        current_state().outbox.queue(
+            "bob@example.com",
+            "account_exists",
+            {"user": types.SimpleNamespace(email="bob@example.com"), "login_link": "x"},
+        )
+        db.session.flush()
+        db.session.rollback()
+        db.session.commit()
+
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(models.outbox)) == 0
+    assert woken == []
+
+
+def test_commit_wakes_delivery_with_the_new_ids(app):
+    woken = []
+    app.extensions["mailproof"].outbox.on_commit(woken.append)
+
+    ids = queue_mails(app, 2)
+
+    assert woken == [ids]
+
+
+def test_connection_refused_is_retried_without_waiting_per_message(smtp, fast_retries, app):
+    smtp.stop()
+    queue_mails(app, 5)
+
+    started = time.monotonic()
+    report = deliver(app)
+
+    assert report.retried == 5
+    assert time.monotonic() - started < 2
+    assert all(row.status == "pending" and row.attempts == 1 for row in rows(app))
+    assert "cannot connect" in (rows(app)[0].last_error or "")
+
+
+def test_two_workers_deliver_every_message_once(smtp, small_batches, app):
+    queue_mails(app, 60)
+    smtp.hold = 0.01  # long enough for the two workers to overlap
+    errors = []
+    start = threading.Barrier(2)
+
+    def work():
+        start.wait()
+        try:
+            with app.app_context():
+                drain(worker_name())
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+
+    assert errors == []
+    counts = collections.Counter(str(message["Message-ID"]) for message in smtp.received)
+    assert len(counts) == 60
+    assert set(counts.values()) == {1}
+    assert {row.status for row in rows(app)} == {"sent"}
+    assert len({a.worker for a in attempts(app)}) == 2
+
+
+def test_expired_claim_is_taken_over(smtp, app, time_machine):
+    time_machine.move_to("2026-03-01 12:00", tick=False)
+    [message_id] = queue_mails(app, 1)
+    with app.app_context():
+        outbox_model = current_state().models.outbox
+        assert claim_due(db.session(), outbox_model, worker="dead", limit=5, lease=60)
+    assert deliver(app).handled == 0
+
+    time_machine.move_to("2026-03-01 12:01:01", tick=False)
+
+    assert deliver(app).sent == 1
+    assert rows(app)[0].id == message_id
