@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+import typing as t
+
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 
 from flask_mailproof import define_models
 
@@ -18,3 +22,18 @@ NAMING_CONVENTION = {
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 models = define_models(db)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_for_several_writers(dbapi_connection: t.Any, connection_record: t.Any) -> None:
+    """Let the demo's SQLite file serve several processes and the delivery thread at once.
+
+    WAL lets readers run beside the one writer, and a 30 s busy timeout makes a writer wait
+    for the lock instead of failing with "database is locked" under a burst of sign-ups.
+    """
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        if dbapi_connection.execute("PRAGMA database_list").fetchone()[2]:  # a file, not :memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
