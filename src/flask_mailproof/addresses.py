@@ -43,6 +43,10 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         raise InvalidAddress(f"An address has at most {MAX_ADDRESS_LENGTH} characters.")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
         raise InvalidAddress("The address contains characters an address cannot have.")
+    # U+FFFD is what undecodable bytes became; "=?...?=" is an RFC 2047 encoded word, which
+    # mail software may decode into a header line break (CVE-2024-6923). Neither is a mailbox.
+    if "\ufffd" in value or ("=?" in value and "?=" in value):
+        raise InvalidAddress("The address contains characters an address cannot have.")
     try:
         result = email_validator.validate_email(
             value,

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from .cli import mailproof_cli
 from .errors import ConfigurationError
 from .flows.accounts import find_user_by_id
+from .limits import RateLimits
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
 from .mail.worker import DeliveryThread
@@ -20,6 +21,7 @@ from .state import MailproofState
 from .tokens import Tokens, same
 from .web import account_views, confirmation_views, dev_mailbox_views
 from .web.blueprint import bp
+from .web.headers import add_security_headers
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -88,6 +90,7 @@ class Mailproof:
             outbox=outbox,
             transport=transport_from_config(app.config),
             delivery_thread=delivery_thread,
+            limits=RateLimits.for_app(app, settings),
         )
         _init_login(app)
         if "csrf" not in app.extensions:
@@ -95,6 +98,7 @@ class Mailproof:
         app.register_blueprint(bp)
         app.register_error_handler(CSRFError, _csrf_error)
         app.register_error_handler(413, _too_large)
+        app.after_request(add_security_headers)
         app.cli.add_command(mailproof_cli)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import typing as t
 
 from sqlalchemy import or_, update
@@ -18,13 +17,14 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..links import describe_duration, external_url
+from ..logs import auth_logger
 from ..models import UserMixin
 from ..signals import confirmation_sent, email_confirmed
 from ..state import current_state
 from ..tokens import Purpose, digest, same
 from .accounts import find_user_by_address, find_user_by_id
 
-log = logging.getLogger("flask_mailproof.confirmation")
+log = auth_logger("flask_mailproof.confirmation")
 
 
 def confirmation_token(user: UserMixin) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
@@ -12,13 +11,14 @@ from ..addresses import parse_address
 from ..clock import utcnow
 from ..errors import AlreadyConfirmed, RateLimited
 from ..links import external_url
+from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, user_registered
 from ..state import current_state
 from .accounts import find_user_by_address
 from .confirmation import queue_confirmation_mail, resend_confirmation
 
-log = logging.getLogger("flask_mailproof.registration")
+log = auth_logger("flask_mailproof.registration")
 
 
 def register_user(email: str, password: str) -> None:

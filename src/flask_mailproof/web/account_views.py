@@ -6,17 +6,19 @@ from flask import flash, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected
+from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected, RateLimited
 from ..flows.login import authenticate
 from ..flows.registration import register_user
 from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
 from .gating import confirmed_required
+from .limits import count_ip, ip_wait, limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit_per_ip("signup")
 def register() -> Response:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -37,10 +39,17 @@ def login() -> Response:
     form = LoginForm()
     next_url = request.args.get("next")
     if form.validate_on_submit():
+        # Failures count per IP (here) and per address (in the flow); a success resets neither.
+        wait = ip_wait("login_failures")
+        if wait is not None:
+            return too_many_requests(wait)
         try:
             user = authenticate(form.email.data, form.password.data)
         except InvalidCredentials:
+            count_ip("login_failures")
             add_field_error(form.password, "Wrong address or password.")
+        except RateLimited as limited:
+            return too_many_requests(limited.retry_after)
         else:
             # A fresh session at login: nothing planted in the cookie before survives it.
             session.clear()
