@@ -15,11 +15,12 @@ from __future__ import annotations
 import functools
 import typing as t
 
-from flask import render_template, request
+from flask import abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from ..limits import attempt_key
 from ..state import current_state
+from .blueprint import bp
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 
@@ -83,3 +84,13 @@ def address_allowed(name: str, email: str) -> bool:
 def address_wait(name: str, email: str) -> int | None:
     """Count like :func:`address_allowed`, returning the wait for a 429 (e.g. contact)."""
     return current_state().limits.hit(f"{name}_per_address", attempt_key(email))
+
+
+@bp.before_request
+def _refuse_crowded_forms() -> None:
+    # Werkzeug bounds multipart parts (MAX_FORM_PARTS) but not urlencoded fields; our forms
+    # have a handful, so thousands are an attack on parsing and validation, not a form.
+    if request.method == "POST":
+        limit = int(current_app.config.get("MAX_FORM_PARTS") or 1000)
+        if sum(1 for _ in request.form.items(multi=True)) > limit:
+            abort(413)
