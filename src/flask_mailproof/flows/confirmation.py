@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import typing as t
 
 from sqlalchemy import or_, update
@@ -148,6 +149,11 @@ def resend_confirmation(user: UserMixin) -> None:
     state = current_state()
     if user.is_confirmed:
         raise AlreadyConfirmed()
+    # Refused from what was read, without a write: then a rate-limited address costs what an
+    # unknown one does (a lookup), and the time taken tells nobody it has an account.
+    wait_until = next_resend_at(user)
+    if wait_until is not None:
+        raise RateLimited(max(1, math.ceil((wait_until - utcnow()).total_seconds())))
     if not _claim_resend_slot(user, state.settings.resend_interval):
         state.db.session.rollback()
         wait_until = next_resend_at(user)

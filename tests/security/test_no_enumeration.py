@@ -1,0 +1,187 @@
+"""No account enumeration: the same answer, byte for byte and in time, for every address."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import pytest
+
+from conftest import PASSWORD, csrf_token, session_of, submit, without_csrf
+
+WRONG = "not the password at all"
+
+#: The three kinds of address an attacker probes with.
+KINDS = {
+    "confirmed": "known@example.com",
+    "unconfirmed": "pending@example.com",
+    "unknown": "nobody@example.com",
+}
+
+
+@pytest.fixture
+def accounts(make_user):
+    make_user(KINDS["confirmed"])
+    make_user(KINDS["unconfirmed"], confirmed=False)
+
+
+def cookies_shape(response):
+    """Return the Set-Cookie headers with their values blanked."""
+    return sorted(
+        f"{header.split('=', 1)[0]}={header.split(';', 1)[1] if ';' in header else ''}"
+        for header in response.headers.getlist("Set-Cookie")
+    )
+
+
+def answer(app, client, response, email):
+    """Return everything an attacker sees of an answer, minus the per-session CSRF token and
+    the address they typed, which the form shows back."""
+    session = session_of(app, response)
+    if session is not None:
+        session.pop("csrf_token", None)
+    followed = client.get(response.headers["Location"]) if response.status_code == 302 else None
+
+    def body(page):
+        return without_csrf(page.get_data()).replace(email.encode(), b"ADDRESS")
+
+    return (
+        response.status_code,
+        response.headers.get("Location"),
+        body(response),
+        cookies_shape(response),
+        session,
+        body(followed) if followed is not None else None,
+    )
+
+
+def answers(app, url, data_for):
+    found = {}
+    for kind, email in KINDS.items():
+        client = app.test_client()
+        found[kind] = answer(app, client, submit(client, url, data_for(email)), email)
+    return found
+
+
+def assert_all_alike(found):
+    first = found["unknown"]
+    for kind, seen in found.items():
+        assert seen == first, f"{kind} answers differently from an unknown address"
+
+
+@pytest.mark.usefixtures("accounts")
+def test_login_answers_alike_for_every_address(app):
+    found = answers(app, "/login", lambda email: {"email": email, "password": WRONG})
+
+    assert found["unknown"][0] == 422
+    assert_all_alike(found)
+
+
+@pytest.mark.usefixtures("accounts")
+def test_registration_answers_alike_for_every_address(app):
+    found = answers(
+        app,
+        "/register",
+        lambda email: {"email": email, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@pytest.mark.usefixtures("accounts")
+def test_resend_answers_alike_for_every_address(app):
+    found = answers(app, "/resend", lambda email: {"email": email})
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@pytest.mark.usefixtures("accounts")
+def test_resend_answers_alike_once_the_address_limit_is_used_up(app):
+    submit(app.test_client(), "/resend", {"email": KINDS["unconfirmed"]})
+
+    found = answers(app, "/resend", lambda email: {"email": email})
+
+    assert_all_alike(found)
+
+
+TIMING = pytest.mark.app_config(RATELIMIT_ENABLED=False)
+ROUNDS = 50
+
+
+def median_times(app, url, data_by_kind):
+    """Time ``ROUNDS`` POSTs per kind, alternating kinds; return each kind's median."""
+    clients = {kind: app.test_client() for kind in data_by_kind}
+    tokens = {kind: csrf_token(c.get(url)) for kind, c in clients.items()}
+    times = {kind: [] for kind in data_by_kind}
+    for n in range(ROUNDS + 3):
+        for kind, data_for in data_by_kind.items():
+            data = {"csrf_token": tokens[kind], **data_for(n)}
+            start = time.perf_counter()
+            response = clients[kind].post(url, data=data)
+            elapsed = time.perf_counter() - start
+            assert response.status_code < 500
+            if n >= 3:  # the first rounds warm caches up
+                times[kind].append(elapsed)
+    return {kind: statistics.median(values) for kind, values in times.items()}
+
+
+def assert_close(medians):
+    fastest, slowest = min(medians.values()), max(medians.values())
+    assert slowest <= fastest * 1.2, f"medians differ by more than 20%: {medians}"
+
+
+# argon2 as costly as a small production setting, so a skipped hash would show.
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=False, MAILPROOF_ARGON2_MEMORY_COST=8192, MAILPROOF_ARGON2_TIME_COST=2
+)
+@pytest.mark.usefixtures("accounts")
+def test_login_takes_as_long_for_unknown_addresses(app):
+    medians = median_times(
+        app,
+        "/login",
+        {
+            "known": lambda n: {"email": KINDS["confirmed"], "password": WRONG},
+            "unknown": lambda n: {"email": KINDS["unknown"], "password": WRONG},
+        },
+    )
+
+    assert_close(medians)
+
+
+@TIMING
+@pytest.mark.usefixtures("accounts")
+def test_registration_takes_as_long_for_existing_addresses(app):
+    medians = median_times(
+        app,
+        "/register",
+        {
+            "existing": lambda n: {
+                "email": KINDS["confirmed"],
+                "password": PASSWORD,
+                "password_confirm": PASSWORD,
+            },
+            "new": lambda n: {
+                "email": f"new{n}@example.com",
+                "password": PASSWORD,
+                "password_confirm": PASSWORD,
+            },
+        },
+    )
+
+    assert_close(medians)
+
+
+@TIMING
+@pytest.mark.usefixtures("accounts")
+def test_resend_takes_as_long_for_unknown_addresses(app):
+    medians = median_times(
+        app,
+        "/resend",
+        {
+            "unconfirmed": lambda n: {"email": KINDS["unconfirmed"]},
+            "unknown": lambda n: {"email": KINDS["unknown"]},
+        },
+    )
+
+    assert_close(medians)
