@@ -126,9 +126,22 @@ def median_times(app, url, data_by_kind):
     return {kind: statistics.median(values) for kind, values in times.items()}
 
 
-def assert_close(medians):
-    fastest, slowest = min(medians.values()), max(medians.values())
-    assert slowest <= fastest * 1.2, f"medians differ by more than 20%: {medians}"
+def close(medians):
+    return max(medians.values()) <= min(medians.values()) * 1.2
+
+
+def assert_same_time(app, url, data_by_kind):
+    """Assert the medians are within 20% of each other.
+
+    Other processes share the CPU, so one run may be disturbed; a real difference (a skipped
+    hash, a write only known addresses make) shows in every run, so three runs are allowed.
+    """
+    runs = []
+    for _ in range(3):
+        runs.append(median_times(app, url, data_by_kind))
+        if close(runs[-1]):
+            return
+    raise AssertionError(f"medians differ by more than 20% in every run: {runs}")
 
 
 # argon2 as costly as a small production setting, so a skipped hash would show.
@@ -137,7 +150,7 @@ def assert_close(medians):
 )
 @pytest.mark.usefixtures("accounts")
 def test_login_takes_as_long_for_unknown_addresses(app):
-    medians = median_times(
+    assert_same_time(
         app,
         "/login",
         {
@@ -146,13 +159,11 @@ def test_login_takes_as_long_for_unknown_addresses(app):
         },
     )
 
-    assert_close(medians)
-
 
 @TIMING
 @pytest.mark.usefixtures("accounts")
 def test_registration_takes_as_long_for_existing_addresses(app):
-    medians = median_times(
+    assert_same_time(
         app,
         "/register",
         {
@@ -169,13 +180,11 @@ def test_registration_takes_as_long_for_existing_addresses(app):
         },
     )
 
-    assert_close(medians)
-
 
 @TIMING
 @pytest.mark.usefixtures("accounts")
 def test_resend_takes_as_long_for_unknown_addresses(app):
-    medians = median_times(
+    assert_same_time(
         app,
         "/resend",
         {
@@ -183,5 +192,3 @@ def test_resend_takes_as_long_for_unknown_addresses(app):
             "unknown": lambda n: {"email": KINDS["unknown"]},
         },
     )
-
-    assert_close(medians)
