@@ -50,9 +50,9 @@ def environment_settings(environ: t.Mapping[str, str]) -> dict[str, t.Any]:
 def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> None:
     """Fill ``app.config`` from defaults, ``.env``, the environment and ``overrides``."""
     load_dotenv(Path.cwd() / ".env")
+    explicit = {**environment_settings(os.environ), **(overrides or {})}
     app.config.update(DEFAULTS)
-    app.config.update(environment_settings(os.environ))
-    app.config.update(overrides or {})
+    app.config.update(explicit)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI",
@@ -61,8 +61,9 @@ def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> N
     )
     if app.debug and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
-    app.config["SESSION_COOKIE_SECURE"] = app.config.get("SESSION_COOKIE_SECURE", not app.debug)
-    app.config["REMEMBER_COOKIE_SECURE"] = app.config.get("REMEMBER_COOKIE_SECURE", not app.debug)
+    # Flask's own default for SESSION_COOKIE_SECURE is False, so only an explicit value wins.
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        app.config[name] = explicit.get(name, not app.debug)
 
 
 def _development_secret_key(instance: Path) -> str:
