@@ -17,9 +17,11 @@ MAX_ADDRESS_LENGTH = 254
 class Address:
     """A validated address.
 
-    :param email: the address as we store it and send to (domain lower-cased, IDNA-checked).
+    :param email: the address as we store it and send to: an ASCII local part, the domain
+        lower-cased and in its IDNA form (``bücher.de`` becomes ``xn--bcher-kva.de``).
     :param key: what two addresses must differ in to be two accounts: NFKC, then Unicode case
-        folding, so ``Bob@x``, ``bob@x`` and full-width ``BOB@x`` are one account.
+        folding, so ``Bob@x`` and ``bob@x`` are one account (and one rate-limit count, with
+        full-width ``BOB@x`` as typed).
     """
 
     email: str
@@ -54,8 +56,12 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
             allow_quoted_local=False,
             allow_domain_literal=False,
             allow_display_name=False,
+            # SMTP without the SMTPUTF8 extension (what the transport speaks) cannot carry a
+            # non-ASCII local part: one such address stalled every delivery run behind it.
+            allow_smtputf8=False,
         )
     except email_validator.EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from None
-    normalised = result.normalized
+    # The domain in its ASCII (IDNA) form, the only one SMTP and the To header carry.
+    normalised = result.ascii_email or result.normalized
     return Address(email=normalised, key=address_key(normalised))

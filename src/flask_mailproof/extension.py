@@ -9,7 +9,7 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .cli import mailproof_cli
-from .errors import ConfigurationError
+from .errors import ConfigurationError, HeaderInjection
 from .flows.accounts import find_user_by_id
 from .limits import RateLimits
 from .mail.outbox import Outbox
@@ -98,6 +98,7 @@ class Mailproof:
         app.register_blueprint(bp)
         app.register_error_handler(CSRFError, _csrf_error)
         app.register_error_handler(413, _too_large)
+        app.register_error_handler(HeaderInjection, _header_injection)
         app.after_request(add_security_headers)
         app.cli.add_command(mailproof_cli)
 
@@ -137,3 +138,12 @@ def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
         title="Too much data",
         message="What you sent is larger than this site accepts.",
     ), 413
+
+
+def _header_injection(error: HeaderInjection) -> tuple[str, int]:
+    # Raised before the flow commits, so the request's session rolls back: nothing written.
+    return render_template(
+        "mailproof/error.html",
+        title="This cannot go into a mail",
+        message="A value you typed holds a line break or a control character.",
+    ), 400
