@@ -45,9 +45,11 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         raise InvalidAddress(f"An address has at most {MAX_ADDRESS_LENGTH} characters.")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
         raise InvalidAddress("The address contains characters an address cannot have.")
-    # U+FFFD is what undecodable bytes became; "=?...?=" is an RFC 2047 encoded word, which
-    # mail software may decode into a header line break (CVE-2024-6923). Neither is a mailbox.
-    if "\ufffd" in value or ("=?" in value and "?=" in value):
+    # U+FFFD and "%XX" are what undecodable bytes become (Werkzeug keeps them percent-quoted),
+    # "%" also routes mail onwards through a relay ("the percent hack"), and "=?...?=" is an
+    # RFC 2047 encoded word that mail software may decode into a header line break
+    # (CVE-2024-6923). None of them belongs in an address people sign up with.
+    if "\ufffd" in value or "%" in value or ("=?" in value and "?=" in value):
         raise InvalidAddress("The address contains characters an address cannot have.")
     try:
         result = email_validator.validate_email(
@@ -59,6 +61,8 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
             # SMTP without the SMTPUTF8 extension (what the transport speaks) cannot carry a
             # non-ASCII local part: one such address stalled every delivery run behind it.
             allow_smtputf8=False,
+            # RFC 5321's 64-character limit on the local part, which is off by default.
+            strict=True,
         )
     except email_validator.EmailNotValidError as exc:
         raise InvalidAddress(str(exc)) from None
