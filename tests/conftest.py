@@ -230,7 +230,7 @@ def secrets_in(text: str, secrets: t.Iterable[str]) -> list[str]:
 
 
 @pytest.fixture(autouse=True)
-def _no_secrets_in_logs(
+def seen_secrets(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> t.Iterator[set[str]]:
     """Fail any test whose logs show a password the app handled or a token it issued.
