@@ -10,7 +10,7 @@ import os
 import re
 import socket
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -315,3 +315,14 @@ def smtp_catcher(config: dict[str, t.Any]) -> t.Iterator[list[CaughtMail]]:
         yield handler.mails
     finally:
         controller.stop()
+
+
+def raw_post(client: FlaskClient, url: str, fields: dict[str, bytes]) -> TestResponse:
+    """POST ``fields`` to the form at ``url``, urlencoded by hand so that any bytes get
+    through (invalid UTF-8, lone surrogates), with the page's CSRF token."""
+    token = csrf_token(client.get(url)).encode()
+    pairs = [(b"csrf_token", token), *((name.encode(), value) for name, value in fields.items())]
+    body = b"&".join(
+        quote_from_bytes(k).encode() + b"=" + quote_from_bytes(v).encode() for k, v in pairs
+    )
+    return client.post(url, data=body, content_type="application/x-www-form-urlencoded")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 import unicodedata
-from urllib.parse import quote_from_bytes
 
 import pytest
 
-from conftest import PASSWORD, csrf_token, submit
+from conftest import PASSWORD, csrf_token, raw_post, submit
 from flask_mailproof.passwords import Passwords
 
 FORMS = {
@@ -20,16 +19,6 @@ FORMS = {
 
 def nothing_written(get_user, outbox, email="a@example.com"):
     return get_user(email) is None and outbox() == []
-
-
-def raw_post(client, url, fields):
-    """POST ``fields`` (name to bytes) urlencoded by hand, so any bytes get through."""
-    token = csrf_token(client.get(url)).encode()
-    pairs = [(b"csrf_token", token), *((k.encode(), v) for k, v in fields.items())]
-    body = b"&".join(
-        quote_from_bytes(k).encode() + b"=" + quote_from_bytes(v).encode() for k, v in pairs
-    )
-    return client.post(url, data=body, content_type="application/x-www-form-urlencoded")
 
 
 @pytest.mark.parametrize("url", FORMS)
