@@ -326,3 +326,21 @@ def raw_post(client: FlaskClient, url: str, fields: dict[str, bytes]) -> TestRes
         quote_from_bytes(k).encode() + b"=" + quote_from_bytes(v).encode() for k, v in pairs
     )
     return client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def another_app(config: dict[str, t.Any]) -> t.Iterator[t.Callable[..., Flask]]:
+    """Return a factory of more apps on the test's database (another process, a new key),
+    ``another_app(SETTING=value)``; their connections are closed after the test."""
+    made: list[Flask] = []
+
+    def make(**overrides: t.Any) -> Flask:
+        application = create_app({**config, **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -7,10 +7,14 @@ import uuid
 
 import pytest
 import time_machine
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_sqlalchemy import SQLAlchemy
 
 from conftest import PASSWORD, submit
 from demo import create_app
-from flask_mailproof import Settings
+from flask_mailproof import Mailproof, Settings, define_models
 from flask_mailproof.errors import ConfigurationError
 from flask_mailproof.flows.login import unlock_login
 from flask_mailproof.limits import limiter_for
@@ -238,10 +242,23 @@ def redis_config(config):
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a Redis db tests may write to)")
-def test_redis_url_makes_limits_shared_between_processes(redis_config, app):
+def test_redis_url_makes_limits_shared_between_processes(redis_config, app, another_app):
     # Two apps stand for two worker processes: a limit used up in one holds in the other.
-    first, second = app, create_app(redis_config)
+    first, second = app, another_app()
     assert type(limiter_for(second).storage).__name__ == "RedisStorage"
 
     assert register(first.test_client(), "a@example.com").status_code == 302
     assert register(second.test_client(), "b@example.com").status_code == 429
+
+
+def test_an_app_with_its_own_limiter_keeps_it(config):
+    host = Flask("host")
+    host.config.update(config)
+    own = Limiter(get_remote_address, app=host, storage_uri="memory://")
+    host_db = SQLAlchemy()
+    host_db.init_app(host)
+
+    Mailproof(host, db=host_db, models=define_models(host_db))
+
+    assert limiter_for(host) is own
+    assert host.extensions["limiter"] == {own}

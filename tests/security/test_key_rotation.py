@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from conftest import PASSWORD, submit
-from demo import create_app
 from flask_mailproof.tokens import Purpose, Tokens
 
 OLD_KEY = "the-old-secret-key-0123456789-0123456789"
@@ -20,7 +19,7 @@ def test_new_tokens_are_signed_with_the_current_key():
 
 @pytest.mark.app_config(SECRET_KEY=OLD_KEY)
 def test_a_link_made_under_the_old_key_lives_only_while_it_is_a_fallback(
-    app, config, client, outbox
+    app, another_app, client, outbox
 ):
     submit(
         client,
@@ -28,8 +27,8 @@ def test_a_link_made_under_the_old_key_lives_only_while_it_is_a_fallback(
         {"email": "a@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
     )
     link = outbox()[0].link("/confirm/")
-    rotated = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]})
-    retired = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": []})
+    rotated = another_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[OLD_KEY])
+    retired = another_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[])
 
     assert client.get(link).status_code == 200
     assert rotated.test_client().get(link).status_code == 200
@@ -37,10 +36,10 @@ def test_a_link_made_under_the_old_key_lives_only_while_it_is_a_fallback(
 
 
 @pytest.mark.app_config(SECRET_KEY=OLD_KEY, MAILPROOF_RESEND_INTERVAL=0)
-def test_links_mailed_after_rotation_need_no_fallback(app, config, make_user, outbox):
+def test_links_mailed_after_rotation_need_no_fallback(app, another_app, make_user, outbox):
     make_user("a@example.com", confirmed=False)
-    rotated = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": [OLD_KEY]})
-    retired = create_app({**config, "SECRET_KEY": NEW_KEY, "SECRET_KEY_FALLBACKS": []})
+    rotated = another_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[OLD_KEY])
+    retired = another_app(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=[])
 
     submit(rotated.test_client(), "/resend", {"email": "a@example.com"})
     link = outbox()[0].link("/confirm/")
