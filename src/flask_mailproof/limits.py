@@ -8,6 +8,7 @@ too: ``RATELIMIT_ENABLED``, ``RATELIMIT_STORAGE_URI`` (else ``REDIS_URL``, else 
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import typing as t
@@ -23,6 +24,8 @@ if t.TYPE_CHECKING:
     from flask import Flask
 
     from .settings import Settings
+
+log = logging.getLogger("flask_mailproof.limits")
 
 #: Prefix of every key this extension counts under, inside Flask-Limiter's own prefix.
 _NAMESPACE = "mailproof"
@@ -52,12 +55,22 @@ class RateLimits:
     :param limiter: the application's Flask-Limiter; its storage and strategy are used.
     :param rules: rule name (``"resend_per_address"``) to Flask-Limiter notation.
     :param key_prefix: ``RATELIMIT_KEY_PREFIX``, so several sites can share one Redis.
+    :param swallow_errors: ``RATELIMIT_SWALLOW_ERRORS``: when the storage fails, log and let
+        the request pass instead of failing it.
     """
 
-    def __init__(self, limiter: Limiter, rules: t.Mapping[str, str], key_prefix: str = "") -> None:
+    def __init__(
+        self,
+        limiter: Limiter,
+        rules: t.Mapping[str, str],
+        key_prefix: str = "",
+        *,
+        swallow_errors: bool = False,
+    ) -> None:
         self._limiter = limiter
         self._rules = {name: parse_many(rule) if rule else [] for name, rule in rules.items()}
         self._prefix = key_prefix
+        self._swallow_errors = swallow_errors
 
     @classmethod
     def for_app(cls, app: Flask, settings: Settings) -> RateLimits:
@@ -66,6 +79,7 @@ class RateLimits:
             limiter_for(app),
             settings.rate_limits(),
             str(app.config.get("RATELIMIT_KEY_PREFIX") or ""),
+            swallow_errors=bool(app.config.get("RATELIMIT_SWALLOW_ERRORS", False)),
         )
 
     @property
@@ -88,22 +102,28 @@ class RateLimits:
 
     def test(self, name: str, key: str) -> int | None:
         """Return the seconds to wait if rule ``name`` is used up for ``key``; count nothing."""
-        items = self._items(name)
-        if not items:
-            return None
-        ids = self._identifiers(name, key)
-        spent = [i for i in items if not self._limiter.limiter.test(i, *ids)]
-        return self._wait(ids, spent)
+        return self._check(name, key, count=False)
 
     def hit(self, name: str, key: str) -> int | None:
         """Count one event for ``key``; return the seconds to wait if that was one too many."""
+        return self._check(name, key, count=True)
+
+    def _check(self, name: str, key: str, *, count: bool) -> int | None:
         items = self._items(name)
         if not items:
             return None
         ids = self._identifiers(name, key)
-        # Every rule counts the event, even once one of them refuses it.
-        spent = [i for i in items if not self._limiter.limiter.hit(i, *ids)]
-        return self._wait(ids, spent)
+        strategy = self._limiter.limiter
+        check = strategy.hit if count else strategy.test
+        try:
+            # Every rule counts the event, even once one of them refuses it.
+            return self._wait(ids, [item for item in items if not check(item, *ids)])
+        except Exception:
+            # Flask-Limiter's choice when its storage fails: an error, or let the request pass.
+            if not self._swallow_errors:
+                raise
+            log.exception("rate-limit storage failed; %s not limited", name)
+            return None
 
     def clear(self, name: str, key: str) -> None:
         """Forget what rule ``name`` counted for ``key``."""

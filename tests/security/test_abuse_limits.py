@@ -6,6 +6,7 @@ import os
 import uuid
 
 import pytest
+import redis
 import time_machine
 from flask import Flask
 from flask_limiter import Limiter
@@ -262,3 +263,18 @@ def test_an_app_with_its_own_limiter_keeps_it(config):
 
     assert limiter_for(host) is own
     assert host.extensions["limiter"] == {own}
+
+
+DEAD_STORAGE = "redis://127.0.0.1:1/0"
+
+
+@pytest.mark.app_config(RATELIMIT_STORAGE_URI=DEAD_STORAGE)
+def test_a_failing_storage_fails_the_request(client):
+    with pytest.raises(redis.exceptions.ConnectionError):
+        register(client, "a@example.com")
+
+
+@pytest.mark.app_config(RATELIMIT_STORAGE_URI=DEAD_STORAGE, RATELIMIT_SWALLOW_ERRORS=True)
+def test_ratelimit_swallow_errors_lets_requests_pass_when_the_storage_fails(client, get_user):
+    assert register(client, "a@example.com").status_code == 302
+    assert get_user("a@example.com") is not None
