@@ -45,19 +45,31 @@ def confirmation_token(user: UserMixin) -> str:
     )
 
 
+def _confirmation_mail_context(user: UserMixin) -> dict[str, t.Any]:
+    return {
+        "user": user,
+        "link": external_url("mailproof.confirm", token=confirmation_token(user)),
+        "expires_in": describe_duration(current_state().settings.confirm_max_age),
+    }
+
+
 def queue_confirmation_mail(user: UserMixin) -> None:
     """Write ``user``'s confirmation mail to the outbox; the caller bumped the counter."""
+    current_state().outbox.queue(user.email, "confirm", _confirmation_mail_context(user))
+
+
+def spend_like_a_confirmation_mail(user: UserMixin) -> None:
+    """Do the work of writing ``user``'s confirmation mail, then take the mail back, and commit.
+
+    Where a refused resend would otherwise answer in a third of the time of one that sends,
+    the time would tell that the address has an account. The mail is rendered and its row
+    written and deleted in one transaction: the same pages change, and no mail ever exists.
+    """
     state = current_state()
-    max_age = state.settings.confirm_max_age
-    state.outbox.queue(
-        user.email,
-        "confirm",
-        {
-            "user": user,
-            "link": external_url("mailproof.confirm", token=confirmation_token(user)),
-            "expires_in": describe_duration(max_age),
-        },
-    )
+    row = state.outbox.queue(user.email, "confirm", _confirmation_mail_context(user))
+    state.db.session.flush()
+    state.db.session.delete(row)
+    state.db.session.commit()
 
 
 def check_confirmation(token: str) -> UserMixin:

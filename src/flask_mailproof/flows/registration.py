@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -16,7 +14,11 @@ from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, user_registered
 from ..state import current_state
 from .accounts import find_user_by_address
-from .confirmation import queue_confirmation_mail, resend_confirmation
+from .confirmation import (
+    queue_confirmation_mail,
+    resend_confirmation,
+    spend_like_a_confirmation_mail,
+)
 
 log = auth_logger("flask_mailproof.registration")
 
@@ -70,8 +72,13 @@ def register_user(email: str, password: str) -> None:
 def _answer_existing_account(user: UserMixin) -> None:
     """Resend an unconfirmed account's link, or warn a confirmed account's owner."""
     if not user.is_confirmed:
-        with contextlib.suppress(AlreadyConfirmed, RateLimited):
+        try:
             resend_confirmation(user)
+        except RateLimited:
+            # No mail, but the same work and time as writing one: nothing to measure.
+            spend_like_a_confirmation_mail(user)
+        except AlreadyConfirmed:
+            pass
         return
     state = current_state()
     state.outbox.queue(
