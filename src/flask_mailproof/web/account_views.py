@@ -13,7 +13,7 @@ from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
 from .gating import confirmed_required
-from .limits import count_ip, ip_wait, limit_per_ip, too_many_requests
+from .limits import check_ip, count_ip, limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
 
 
@@ -40,10 +40,8 @@ def login() -> Response:
     next_url = request.args.get("next")
     if form.validate_on_submit():
         # Failures count per IP (here) and per address (in the flow); a success resets neither.
-        wait = ip_wait("login_failures")
-        if wait is not None:
-            return too_many_requests(wait)
         try:
+            check_ip("login_failures")
             user = authenticate(form.email.data, form.password.data)
         except InvalidCredentials:
             count_ip("login_failures")

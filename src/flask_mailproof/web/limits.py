@@ -18,6 +18,7 @@ import typing as t
 from flask import abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
+from ..errors import RateLimited
 from ..limits import attempt_key
 from ..state import current_state
 from .blueprint import bp
@@ -45,9 +46,14 @@ def too_many_requests(retry_after: int) -> Response:
     return response
 
 
-def ip_wait(name: str) -> int | None:
-    """Return the seconds to wait if ``<name>_per_ip`` is used up for this client."""
-    return current_state().limits.test(f"{name}_per_ip", client_ip())
+def check_ip(name: str) -> None:
+    """Count nothing, but refuse if ``<name>_per_ip`` is used up for this client.
+
+    :raises RateLimited: with the seconds to wait.
+    """
+    wait = current_state().limits.test(f"{name}_per_ip", client_ip())
+    if wait is not None:
+        raise RateLimited(wait)
 
 
 def count_ip(name: str) -> int | None:
