@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import logging
 import os
 import re
+import socket
 import types
 import typing as t
-from urllib.parse import urlsplit
+from urllib.parse import quote_from_bytes, urlsplit
 
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -19,9 +22,11 @@ from werkzeug.test import TestResponse
 
 from demo import create_app
 from demo.models import db, models
+from flask_mailproof import passwords as passwords_module
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
 from flask_mailproof.state import current_state
+from flask_mailproof.tokens import Tokens
 from smtp import SMTPServer
 
 #: The base URL every mailed link must start with in tests.
@@ -51,14 +56,21 @@ def test_config(tmp_path: t.Any) -> dict[str, t.Any]:
         "MAILPROOF_ARGON2_MEMORY_COST": 1024,
         "MAILPROOF_ARGON2_TIME_COST": 1,
         "MAIL_SERVER": None,
+        # Each test app counts rate limits afresh, even where REDIS_URL is in the environment.
+        "RATELIMIT_STORAGE_URI": "memory://",
     }
 
 
 @pytest.fixture
 def config(tmp_path: t.Any, request: pytest.FixtureRequest) -> dict[str, t.Any]:
-    """The test app's configuration; override in a module, or per test with
+    """The test app's configuration; override per module, per test with
+    ``@pytest.mark.app_config(NAME=value, ...)``, or with
     ``@pytest.mark.parametrize("config", [{...}], indirect=True)``."""
-    return {**test_config(tmp_path), **getattr(request, "param", {})}
+    values = {**test_config(tmp_path), **getattr(request, "param", {})}
+    marker = request.node.get_closest_marker("app_config")
+    if marker is not None:
+        values.update(marker.kwargs)
+    return values
 
 
 @pytest.fixture
@@ -259,3 +271,131 @@ def queue_mails(app, count, start=0):
         ]
         db.session.commit()
         return [row.id for row in rows]
+
+
+#: What a signed token looks like (payload.timestamp.signature), and a mailed link with one.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
+_TOKEN_LINK = re.compile(r"https?://\S+/(?:confirm|reset|change-email|contact/verify)/\S+")
+
+
+def secrets_in(text: str, secrets: t.Iterable[str]) -> list[str]:
+    """Return the passwords, tokens and mailed links that appear in ``text``."""
+    found = [secret for secret in secrets if secret in text]
+    return found + _TOKEN_SHAPE.findall(text) + _TOKEN_LINK.findall(text)
+
+
+@pytest.fixture(autouse=True)
+def seen_secrets(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> t.Iterator[set[str]]:
+    """Fail any test whose logs show a password the app handled or a token it issued.
+
+    Autouse, so the logs of the whole suite are checked; yields the set of secrets seen.
+    """
+    seen: set[str] = set()
+    normalise, issue = passwords_module.normalise_password, Tokens.issue
+
+    def recording_normalise(password: str) -> str:
+        # Short or all-digit test values would match unrelated log text; real ones are long.
+        if len(password.strip()) >= 10 and not password.isdigit():
+            seen.add(password)
+        return normalise(password)
+
+    def recording_issue(self: Tokens, purpose: t.Any, payload: dict[str, t.Any]) -> str:
+        token = issue(self, purpose, payload)
+        seen.add(token)
+        return token
+
+    monkeypatch.setattr(passwords_module, "normalise_password", recording_normalise)
+    monkeypatch.setattr(Tokens, "issue", recording_issue)
+    caplog.set_level(logging.DEBUG, logger="flask_mailproof")
+    yield seen
+    records = [*caplog.get_records("setup"), *caplog.get_records("call")]
+    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.stack_info or ''}" for r in records)
+    leaked = secrets_in(text, seen)
+    assert not leaked, f"secrets reached the logs: {leaked}"
+
+
+_CSRF_ANYWHERE = re.compile(r'(name="csrf_token" type="hidden" value=")[^"]+(")')
+
+
+def without_csrf(body: bytes) -> bytes:
+    """Return a page with its CSRF tokens blanked, the only part that differs per session."""
+    return _CSRF_ANYWHERE.sub(r"\1-\2", body.decode("utf-8")).encode("utf-8")
+
+
+def session_of(app: Flask, response: TestResponse) -> dict[str, t.Any] | None:
+    """Return what the session cookie set by ``response`` holds, or ``None`` if none is set."""
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    for header in response.headers.getlist("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        if name == app.config["SESSION_COOKIE_NAME"]:
+            value = rest.split(";", 1)[0]
+            return dict(serializer.loads(value)) if value else {}
+    return None
+
+
+@dataclasses.dataclass
+class CaughtMail:
+    """One SMTP transaction as the server saw it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+
+class _SMTPCatcher:
+    def __init__(self) -> None:
+        self.mails: list[CaughtMail] = []
+
+    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
+        self.mails.append(CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_catcher(config: dict[str, t.Any]) -> t.Iterator[list[CaughtMail]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1, set as the app's MAIL_SERVER.
+
+    Yields the list of transactions it received; ask for it before ``app``.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = _SMTPCatcher()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        yield handler.mails
+    finally:
+        controller.stop()
+
+
+def raw_post(client: FlaskClient, url: str, fields: dict[str, bytes]) -> TestResponse:
+    """POST ``fields`` to the form at ``url``, urlencoded by hand so that any bytes get
+    through (invalid UTF-8, lone surrogates), with the page's CSRF token."""
+    token = csrf_token(client.get(url)).encode()
+    pairs = [(b"csrf_token", token), *((name.encode(), value) for name, value in fields.items())]
+    body = b"&".join(
+        quote_from_bytes(k).encode() + b"=" + quote_from_bytes(v).encode() for k, v in pairs
+    )
+    return client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+
+
+@pytest.fixture
+def another_app(config: dict[str, t.Any]) -> t.Iterator[t.Callable[..., Flask]]:
+    """Return a factory of more apps on the test's database (another process, a new key),
+    ``another_app(SETTING=value)``; their connections are closed after the test."""
+    made: list[Flask] = []
+
+    def make(**overrides: t.Any) -> Flask:
+        application = create_app({**config, **overrides})
+        made.append(application)
+        return application
+
+    yield make
+    for application in made:
+        with application.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -197,6 +197,8 @@ def test_a_field_given_twice_does_not_break_the_form(client):
     assert response.status_code in (302, 422)
 
 
+# Input handling, not rate limiting: hundreds of sign-ups from one client in one test.
+@pytest.mark.app_config(RATELIMIT_ENABLED=False)
 @settings(
     max_examples=40,
     deadline=None,

@@ -28,7 +28,7 @@ def test_registration_is_logged(client, get_user, caplog, logs):
     register(client)
 
     user_id = get_user("alice@example.com").id
-    assert f"user {user_id} registered" in _mailproof(caplog)
+    assert f"user {user_id} registered (client 127.0.0.1)" in _mailproof(caplog)
 
 
 def test_confirmation_is_logged(client, outbox, get_user, caplog, logs):
@@ -37,7 +37,7 @@ def test_confirmation_is_logged(client, outbox, get_user, caplog, logs):
     submit(client, outbox()[0].link("/confirm/"))
 
     user_id = get_user("alice@example.com").id
-    assert f"address confirmed for user {user_id}" in _mailproof(caplog)
+    assert f"address confirmed for user {user_id} (client 127.0.0.1)" in _mailproof(caplog)
 
 
 @pytest.mark.parametrize(
@@ -119,4 +119,6 @@ def test_forged_renewal_is_logged(client, outbox, caplog, logs):
 
     client.post(f"{link[:-4]}/renew", data={"csrf_token": token})
 
-    assert "confirmation token refused for renewal: invalid" in _mailproof(caplog)
+    assert "confirmation token refused for renewal: invalid (client 127.0.0.1)" in _mailproof(
+        caplog
+    )

@@ -21,9 +21,11 @@ REPLACEMENT_CHARACTER = "\ufffd"
 class Address:
     """A validated address.
 
-    :param email: the address as we store it and send to (domain lower-cased, IDNA-checked).
+    :param email: the address as we store it and send to: an ASCII local part, the domain
+        lower-cased and in its IDNA form (``bücher.de`` becomes ``xn--bcher-kva.de``).
     :param key: what two addresses must differ in to be two accounts: NFKC, then Unicode case
-        folding, so ``Bob@x``, ``bob@x`` and full-width ``BOB@x`` are one account.
+        folding, so ``Bob@x`` and ``bob@x`` are one account (and one rate-limit count, with
+        full-width ``BOB@x`` as typed).
     """
 
     email: str
@@ -49,9 +51,15 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
         raise InvalidAddress(gettext("The address contains characters an address cannot have."))
+    # U+FFFD and "%XX" are what undecodable bytes become (Werkzeug keeps them percent-quoted),
+    # "%" also routes mail onwards through a relay ("the percent hack"), and "=?...?=" is an
+    # RFC 2047 encoded word that mail software may decode into a header line break
+    # (CVE-2024-6923). None of them belongs in an address people sign up with.
     if REPLACEMENT_CHARACTER in value:
         # email-validator would accept it, and mail would go to an address nobody typed.
         raise InvalidAddress(gettext("Part of the address could not be read; type it again."))
+    if "%" in value or ("=?" in value and "?=" in value):
+        raise InvalidAddress(gettext("The address contains characters an address cannot have."))
     try:
         result = email_validator.validate_email(
             value,
@@ -59,11 +67,17 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
             allow_quoted_local=False,
             allow_domain_literal=False,
             allow_display_name=False,
+            # SMTP without the SMTPUTF8 extension (what the transport speaks) cannot carry a
+            # non-ASCII local part: one such address stalled every delivery run behind it.
+            allow_smtputf8=False,
+            # RFC 5321's 64-character limit on the local part, which is off by default.
+            strict=True,
         )
     except email_validator.EmailNotValidError as exc:
         # email-validator explains in English only; the reason is kept, with a translated lead.
         raise InvalidAddress(
             gettext("This is not a valid email address (%(detail)s)", detail=str(exc))
         ) from None
-    normalised = result.normalized
+    # The domain in its ASCII (IDNA) form, the only one SMTP and the To header carry.
+    normalised = result.ascii_email or result.normalized
     return Address(email=normalised, key=address_key(normalised))

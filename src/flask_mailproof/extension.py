@@ -9,9 +9,10 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .cli import mailproof_cli
-from .errors import ConfigurationError
+from .errors import ConfigurationError, HeaderInjection
 from .flows.accounts import find_user_by_id
 from .i18n import gettext, init_translations, lazy_gettext
+from .limits import RateLimits
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
 from .mail.worker import wire_delivery
@@ -28,6 +29,7 @@ from .web import (
     password_views,
 )
 from .web.blueprint import bp
+from .web.headers import add_security_headers
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
@@ -98,6 +100,7 @@ class Mailproof:
             outbox=outbox,
             transport=transport_from_config(app.config),
             delivery_thread=delivery_thread,
+            limits=RateLimits.for_app(app, settings),
         )
         init_translations(app, settings.locales)
         _init_login(app)
@@ -106,6 +109,8 @@ class Mailproof:
         app.register_blueprint(bp)
         app.register_error_handler(CSRFError, _csrf_error)
         app.register_error_handler(413, _too_large)
+        app.register_error_handler(HeaderInjection, _header_injection)
+        app.after_request(add_security_headers)
         app.cli.add_command(mailproof_cli)
 
 
@@ -166,3 +171,12 @@ def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
         title=gettext("Too much data"),
         message=gettext("What you sent is larger than this site accepts."),
     ), 413
+
+
+def _header_injection(error: HeaderInjection) -> tuple[str, int]:
+    # Raised before the flow commits, so the request's session rolls back: nothing written.
+    return render_template(
+        "mailproof/error.html",
+        title=gettext("This cannot go into a mail"),
+        message=gettext("A value you typed holds a line break or a control character."),
+    ), 400

@@ -8,6 +8,8 @@ import typing as t
 from email.utils import formataddr
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 from .errors import ConfigurationError
 
 #: Prefix of every setting this extension reads from ``app.config``.
@@ -121,6 +123,27 @@ class Settings:
     #: Languages offered to browsers (``Accept-Language``) when the application has no
     #: Flask-Babel locale selector of its own; the first is the fallback.
     locales: t.Sequence[str] = ("en", "de")
+    #: Rate limits, in Flask-Limiter's notation (``"5 per minute"``, ``"5/5 minutes; 20/hour"``);
+    #: an empty string turns one off. Defaults follow django-allauth's. Per IP counts by
+    #: ``request.remote_addr`` (put ProxyFix in front behind a proxy); per address counts by the
+    #: normalised address, so ``Bob@x`` and ``bob@x`` are one.
+    limit_signup_per_ip: str = "20 per minute"
+    #: Failed logins per client IP; a successful login does not reset the count.
+    limit_login_failures_per_ip: str = "10 per minute"
+    #: Failed logins per typed address (known or not, so a lock tells nothing): five tries per
+    #: five minutes slow guessing down, twenty in an hour lock the address for the hour.
+    limit_login_failures_per_address: str = "5 per 5 minutes; 20 per hour"
+    limit_reset_per_ip: str = "20 per minute"
+    limit_reset_per_address: str = "5 per minute"
+    limit_resend_per_ip: str = "20 per minute"
+    limit_resend_per_address: str = "1 per 3 minutes"
+    limit_contact_per_ip: str = "20 per minute"
+    limit_contact_per_address: str = "1 per 3 minutes"
+    #: ``Content-Security-Policy`` added to every response that has none; empty: none added.
+    content_security_policy: str = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any], *, debug: bool) -> Settings:
@@ -195,6 +218,22 @@ class Settings:
                 )
         if not self.locales or isinstance(self.locales, str):
             raise ConfigurationError('MAILPROOF_LOCALES must be a list of locales, e.g. ["en"].')
+        for name, rule in self.rate_limits().items():
+            try:
+                if rule:
+                    parse_many(rule)
+            except ValueError:
+                raise ConfigurationError(
+                    f"MAILPROOF_LIMIT_{name.upper()} is not a rate limit: {rule!r}."
+                ) from None
+
+    def rate_limits(self) -> dict[str, str]:
+        """Return every ``limit_*`` setting by its name without the prefix."""
+        return {
+            field.name.removeprefix("limit_"): getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if field.name.startswith("limit_")
+        }
 
     def dev_mailbox_enabled(self, *, debug: bool) -> bool:
         """Tell whether ``/_mail`` is served."""

@@ -11,6 +11,7 @@ if t.TYPE_CHECKING:
     from flask import Flask
     from flask_sqlalchemy import SQLAlchemy
 
+    from .limits import RateLimits
     from .mail.outbox import Outbox
     from .mail.transports import Transport
     from .mail.worker import DeliveryThread
@@ -33,6 +34,7 @@ class MailproofState:
     outbox: Outbox
     transport: Transport
     delivery_thread: DeliveryThread | None
+    limits: RateLimits
 
 
 def current_state() -> MailproofState:

@@ -1,37 +1,52 @@
-"""Check a password and keep its hash up to date."""
+"""Check a password, slow down and lock guessing, and keep the hash up to date."""
 
 from __future__ import annotations
 
-import logging
-
 from ..addresses import parse_address
 from ..clock import utcnow
-from ..errors import InvalidAddress, InvalidCredentials
+from ..errors import InvalidAddress, InvalidCredentials, RateLimited
+from ..limits import attempt_key
+from ..logs import auth_logger
 from ..models import UserMixin
 from ..signals import user_logged_in
 from ..state import current_state
 from .accounts import find_user_by_address
 
-log = logging.getLogger("flask_mailproof.login")
+log = auth_logger("flask_mailproof.login")
+
+#: The rule counting failed logins per typed address (``MAILPROOF_LIMIT_LOGIN_FAILURES_...``).
+FAILURES_PER_ADDRESS = "login_failures_per_address"
 
 
 def authenticate(email: str, password: str) -> UserMixin:
     """Return the account ``email`` and ``password`` name, recording the login.
 
-    An unknown address costs one password hash too, so the time taken tells nothing. A hash
-    made with older parameters is replaced. Logging in changes ``last_login_at``, which every
-    outstanding reset link is bound to.
+    An unknown address costs one password hash too, so the time taken tells nothing. Failures
+    count per typed address, known or not, so a lock tells nothing either; once the address
+    is locked no password is checked until the lock ends. A hash made with older parameters
+    is replaced. Logging in changes ``last_login_at``, which every outstanding reset link is
+    bound to.
 
     :raises InvalidCredentials: for a wrong password and for an unknown address alike.
+    :raises RateLimited: too many failures for this address lately.
     """
     state = current_state()
     try:
         user = find_user_by_address(parse_address(email).email)
     except InvalidAddress:
         user = None
+    who = f"user {user.id}" if user is not None else "no account"
+    key = attempt_key(email)
+    wait = state.limits.test(FAILURES_PER_ADDRESS, key)
+    if wait is not None:
+        log.warning("login refused for %s: locked for %ss after failed logins", who, wait)
+        raise RateLimited(wait)
     password_hash = user.password_hash if user is not None else None
     if not state.passwords.verify(password_hash, password) or user is None:
-        log.info("failed login for %s", f"user {user.id}" if user is not None else "no account")
+        log.info("failed login for %s", who)
+        state.limits.hit(FAILURES_PER_ADDRESS, key)
+        if state.limits.test(FAILURES_PER_ADDRESS, key) is not None:
+            log.warning("login locked for %s after repeated failures", who)
         raise InvalidCredentials()
     if state.passwords.needs_rehash(password_hash or ""):
         user.password_hash = state.passwords.hash(password)
@@ -40,3 +55,12 @@ def authenticate(email: str, password: str) -> UserMixin:
     log.info("user %s logged in", user.id)
     user_logged_in.send(state.app, user=user)
     return user
+
+
+def unlock_login(user: UserMixin) -> None:
+    """Lift the failed-login lock on ``user``'s address; a completed password reset calls this.
+
+    Proving control of the mailbox is what the lock waits for, so a reset ends it early.
+    """
+    current_state().limits.clear(FAILURES_PER_ADDRESS, user.email_key)
+    log.info("login unlocked for user %s", user.id)

@@ -11,7 +11,7 @@ from ..addresses import Address, parse_address
 from ..clock import utcnow
 from ..errors import TokenInvalid, TokenSuperseded, TokenUsed
 from ..links import describe_duration, external_url
-from ..models import OutboxMixin, UserMixin, new_stamp
+from ..models import UserMixin, new_stamp
 from ..signals import email_confirmed, password_reset, reset_requested
 from ..state import current_state
 from ..tokens import Purpose, digest, same
@@ -67,7 +67,7 @@ def request_password_reset(email: str) -> None:
     code = None
     if state.settings.verification_codes != "off":
         code = issue_code(user, Purpose.RESET, state.settings.reset_max_age)
-    _queue_reset_mail(user.email, reset_token(user), code)
+    state.outbox.queue(user.email, "reset", _reset_mail_context(reset_token(user), code))
     state.db.session.commit()
     log.info("reset mail queued for user %s", user.id)
     reset_requested.send(state.app, user=user, email=address.email)
@@ -84,18 +84,14 @@ def _bump_reset_counter(user_id: int) -> None:
     )
 
 
-def _queue_reset_mail(recipient: str, token: str, code: str | None) -> OutboxMixin:
-    state = current_state()
-    only_code = state.settings.verification_codes == "only"
-    return state.outbox.queue(
-        recipient,
-        "reset",
-        {
-            "link": None if only_code else external_url("mailproof.reset_password", token=token),
-            "code": code,
-            "expires_in": describe_duration(state.settings.reset_max_age),
-        },
-    )
+def _reset_mail_context(token: str, code: str | None) -> dict[str, t.Any]:
+    settings = current_state().settings
+    only_code = settings.verification_codes == "only"
+    return {
+        "link": None if only_code else external_url("mailproof.reset_password", token=token),
+        "code": code,
+        "expires_in": describe_duration(settings.reset_max_age),
+    }
 
 
 def _answer_unknown_address(address: Address) -> None:
@@ -115,10 +111,7 @@ def _answer_unknown_address(address: Address) -> None:
     find_user_by_id(0)
     decoy = state.tokens.issue(Purpose.RESET, {"u": 0, "n": 0, "b": digest(0)})
     decoy_code = None if state.settings.verification_codes == "off" else "000000"
-    row = _queue_reset_mail(address.email, decoy, decoy_code)
-    state.db.session.flush()
-    state.db.session.delete(row)
-    state.db.session.commit()
+    state.outbox.queue_decoy(address.email, "reset", _reset_mail_context(decoy, decoy_code))
 
 
 def _read(token: str) -> tuple[UserMixin, dict[str, t.Any]]:

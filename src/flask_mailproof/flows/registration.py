@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import logging
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -14,13 +12,18 @@ from ..addresses import parse_address
 from ..clock import utcnow
 from ..errors import AlreadyConfirmed, RateLimited
 from ..links import external_url
+from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, user_registered
 from ..state import current_state
 from .accounts import find_user_by_address
-from .confirmation import queue_confirmation_mail, resend_confirmation
+from .confirmation import (
+    queue_confirmation_mail,
+    resend_confirmation,
+    spend_like_a_confirmation_mail,
+)
 
-log = logging.getLogger("flask_mailproof.registration")
+log = auth_logger("flask_mailproof.registration")
 
 
 def register_user(email: str, password: str) -> None:
@@ -72,23 +75,26 @@ def register_user(email: str, password: str) -> None:
 def _answer_existing_account(user: UserMixin) -> None:
     """Resend an unconfirmed account's link, or warn a confirmed account's owner."""
     if not user.is_confirmed:
-        with contextlib.suppress(AlreadyConfirmed, RateLimited):
+        try:
             resend_confirmation(user)
+        except RateLimited:
+            # No mail, but the same work and time as writing one: nothing to measure.
+            spend_like_a_confirmation_mail(user)
+        except AlreadyConfirmed:
+            pass
         return
     state = current_state()
+    context = {
+        "user": user,
+        "login_link": external_url("mailproof.login"),
+        "reset_link": _reset_link(),
+    }
     if not _claim_notice_slot(user, state.settings.resend_interval):
-        state.db.session.rollback()
+        # A notice went out moments ago: none now (no inbox flooding), in the time one takes.
+        state.outbox.queue_decoy(user.email, "account_exists", context)
         log.info("registration attempted for existing user %s; notice sent recently", user.id)
         return
-    state.outbox.queue(
-        user.email,
-        "account_exists",
-        {
-            "user": user,
-            "login_link": external_url("mailproof.login"),
-            "reset_link": _reset_link(),
-        },
-    )
+    state.outbox.queue(user.email, "account_exists", context)
     state.db.session.commit()
     log.info("registration attempted for existing user %s", user.id)
 

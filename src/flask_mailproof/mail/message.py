@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import email.errors
+import email.header
 import email.policy
 import email.utils
 import re
@@ -31,11 +33,28 @@ class OutgoingMail:
 def check_header_value(name: str, value: str) -> str:
     """Return ``value`` if it is safe in a header.
 
-    :raises HeaderInjection: it holds a line break or another control character.
+    :raises HeaderInjection: it holds a line break or another control character, plainly or
+        inside an encoded word.
     """
-    if _UNSAFE_HEADER_CHARS.search(value):
+    if _UNSAFE_HEADER_CHARS.search(value) or _UNSAFE_HEADER_CHARS.search(_decoded(value)):
         raise HeaderInjection(f"{name} contains a line break or control character")
     return value
+
+
+def _decoded(value: str) -> str:
+    """Return ``value`` with RFC 2047 encoded words decoded, as a mail client would show it.
+
+    ``=?utf-8?q?=0D=0A...?=`` carries a line break that only appears once decoded.
+    """
+    if "=?" not in value:
+        return value
+    try:
+        return "".join(
+            part.decode(charset or "ascii", "replace") if isinstance(part, bytes) else part
+            for part, charset in email.header.decode_header(value)
+        )
+    except (ValueError, LookupError, email.errors.HeaderParseError):
+        return "\x00"  # undecodable encoded words are refused too
 
 
 def make_message_id(domain: str) -> str:

@@ -98,6 +98,20 @@ class Outbox:
         session.info.setdefault(_QUEUED_KEY, []).append(row)
         return row
 
+    def queue_decoy(self, recipient: str, template: str, context: dict[str, t.Any]) -> None:
+        """Do all the work of :meth:`queue`, take the mail back, and commit; nothing is sent.
+
+        Where not sending would answer measurably faster than sending (an address without an
+        account, a notice sent moments ago), the time taken would tell who has an account.
+        Rendering, the INSERT, its DELETE and a commit that writes cost what a real mail does.
+        """
+        row = self.queue(recipient, template, context)
+        session = self._db.session
+        session.flush()
+        session.delete(row)
+        session.info[_QUEUED_KEY].remove(row)  # no worker is woken for a row that is gone
+        session.commit()
+
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:

@@ -6,7 +6,7 @@ from flask import flash, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected
+from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected, RateLimited
 from ..flows.login import authenticate
 from ..flows.registration import register_user
 from ..i18n import gettext
@@ -14,11 +14,13 @@ from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
 from .gating import confirmed_required
+from .limits import check_ip, count_ip, limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
 from .sessions import begin_session, end_session
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limit_per_ip("signup")
 def register() -> Response:
     form = RegisterForm()
     if form.validate_on_submit():
@@ -39,10 +41,15 @@ def login() -> Response:
     form = LoginForm()
     next_url = request.args.get("next")
     if form.validate_on_submit():
+        # Failures count per IP (here) and per address (in the flow); a success resets neither.
         try:
+            check_ip("login_failures")
             user = authenticate(form.email.data, form.password.data)
         except InvalidCredentials:
+            count_ip("login_failures")
             add_field_error(form.password, gettext("Wrong address or password."))
+        except RateLimited as limited:
+            return too_many_requests(limited.retry_after)
         else:
             begin_session(user, remember=form.remember.data)
             if is_safe_next(next_url):

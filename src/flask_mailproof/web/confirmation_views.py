@@ -28,6 +28,7 @@ from ..flows.confirmation import (
 from ..i18n import gettext, ngettext
 from .blueprint import bp
 from .forms import ButtonForm, EmailForm
+from .limits import address_allowed, limit_per_ip
 from .pages import FORM_ERROR_STATUS, page, show_flow_error
 
 
@@ -66,6 +67,7 @@ def confirm(token: str) -> Response:
 
 
 @bp.route("/confirm/<path:token>/renew", methods=["POST"])
+@limit_per_ip("resend")
 def renew_confirmation(token: str) -> Response:
     form = ButtonForm()
     if not form.validate_on_submit():
@@ -116,13 +118,16 @@ def unconfirmed() -> Response:
 
 
 @bp.route("/resend", methods=["GET", "POST"])
+@limit_per_ip("resend")
 def resend() -> Response:
     if current_user.is_authenticated:
         return _resend_for_current_user()
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            resend_to_address(form.email.data)
+            # Over the per-address limit the answer stays the same; only the mail is skipped.
+            if address_allowed("resend", form.email.data):
+                resend_to_address(form.email.data)
         except InvalidAddress as error:
             show_flow_error(form, error)
         else:

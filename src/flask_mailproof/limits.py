@@ -1,0 +1,131 @@
+"""Named rate limits, counted in Flask-Limiter's storage: per client IP and per address.
+
+The extension sets up Flask-Limiter (or reuses the application's), so its settings hold here
+too: ``RATELIMIT_ENABLED``, ``RATELIMIT_STORAGE_URI`` (else ``REDIS_URL``, else memory),
+``RATELIMIT_STRATEGY``, ``RATELIMIT_KEY_PREFIX``. The rules themselves are the
+``MAILPROOF_LIMIT_*`` settings; nothing here reads the request, so flows may count too.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import typing as t
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+
+from .addresses import address_key, parse_address
+from .errors import InvalidAddress
+
+if t.TYPE_CHECKING:
+    from flask import Flask
+
+    from .settings import Settings
+
+log = logging.getLogger("flask_mailproof.limits")
+
+#: Prefix of every key this extension counts under, inside Flask-Limiter's own prefix.
+_NAMESPACE = "mailproof"
+
+
+def limiter_for(app: Flask) -> Limiter:
+    """Return the application's Flask-Limiter, setting one up if it has none."""
+    existing: set[Limiter] = app.extensions.get("limiter") or set()
+    if existing:
+        return next(iter(existing))
+    storage = app.config.get("RATELIMIT_STORAGE_URI") or app.config.get("REDIS_URL")
+    return Limiter(get_remote_address, app=app, storage_uri=storage or "memory://")
+
+
+def attempt_key(email: str) -> str:
+    """Return what one address counts under: its uniqueness key, so case and width variants
+    of one address share a count; input that is no address at all counts as typed."""
+    try:
+        return parse_address(email).key
+    except InvalidAddress:
+        return address_key(email.strip())
+
+
+class RateLimits:
+    """Count events against the named rules and say how long to wait once one is used up.
+
+    :param limiter: the application's Flask-Limiter; its storage and strategy are used.
+    :param rules: rule name (``"resend_per_address"``) to Flask-Limiter notation.
+    :param key_prefix: ``RATELIMIT_KEY_PREFIX``, so several sites can share one Redis.
+    :param swallow_errors: ``RATELIMIT_SWALLOW_ERRORS``: when the storage fails, log and let
+        the request pass instead of failing it.
+    """
+
+    def __init__(
+        self,
+        limiter: Limiter,
+        rules: t.Mapping[str, str],
+        key_prefix: str = "",
+        *,
+        swallow_errors: bool = False,
+    ) -> None:
+        self._limiter = limiter
+        self._rules = {name: parse_many(rule) if rule else [] for name, rule in rules.items()}
+        self._prefix = key_prefix
+        self._swallow_errors = swallow_errors
+
+    @classmethod
+    def for_app(cls, app: Flask, settings: Settings) -> RateLimits:
+        """Build the limits of ``app`` from its settings and Flask-Limiter."""
+        return cls(
+            limiter_for(app),
+            settings.rate_limits(),
+            str(app.config.get("RATELIMIT_KEY_PREFIX") or ""),
+            swallow_errors=bool(app.config.get("RATELIMIT_SWALLOW_ERRORS", False)),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether limits apply (``RATELIMIT_ENABLED``, on by default)."""
+        return bool(self._limiter.enabled and self._limiter.initialized)
+
+    def _items(self, name: str) -> list[RateLimitItem]:
+        return self._rules[name] if self.enabled else []
+
+    def _identifiers(self, name: str, key: str) -> tuple[str, ...]:
+        return (self._prefix, _NAMESPACE, name, key)
+
+    def _wait(self, ids: tuple[str, ...], spent: list[RateLimitItem]) -> int | None:
+        if not spent:
+            return None
+        strategy = self._limiter.limiter
+        reset_at = max(strategy.get_window_stats(item, *ids).reset_time for item in spent)
+        return max(1, math.ceil(reset_at - time.time()))
+
+    def test(self, name: str, key: str) -> int | None:
+        """Return the seconds to wait if rule ``name`` is used up for ``key``; count nothing."""
+        return self._check(name, key, count=False)
+
+    def hit(self, name: str, key: str) -> int | None:
+        """Count one event for ``key``; return the seconds to wait if that was one too many."""
+        return self._check(name, key, count=True)
+
+    def _check(self, name: str, key: str, *, count: bool) -> int | None:
+        items = self._items(name)
+        if not items:
+            return None
+        ids = self._identifiers(name, key)
+        strategy = self._limiter.limiter
+        check = strategy.hit if count else strategy.test
+        try:
+            # Every rule counts the event, even once one of them refuses it.
+            return self._wait(ids, [item for item in items if not check(item, *ids)])
+        except Exception:
+            # Flask-Limiter's choice when its storage fails: an error, or let the request pass.
+            if not self._swallow_errors:
+                raise
+            log.exception("rate-limit storage failed; %s not limited", name)
+            return None
+
+    def clear(self, name: str, key: str) -> None:
+        """Forget what rule ``name`` counted for ``key``."""
+        for item in self._items(name):
+            self._limiter.limiter.clear(item, *self._identifiers(name, key))

@@ -1,0 +1,267 @@
+"""Hostile input on every form: sizes, encodings, odd addresses, markup, look-alikes."""
+
+from __future__ import annotations
+
+import time
+import unicodedata
+
+import pytest
+
+from conftest import PASSWORD, csrf_token, raw_post, submit
+from flask_mailproof.passwords import Passwords
+
+FORMS = {
+    "/register": {"email": "a@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+    "/login": {"email": "a@example.com", "password": PASSWORD},
+    "/resend": {"email": "a@example.com"},
+}
+
+
+def nothing_written(get_user, outbox, email="a@example.com"):
+    return get_user(email) is None and outbox() == []
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_a_body_over_the_limit_gets_413(client, url):
+    token = csrf_token(client.get(url))
+
+    response = client.post(url, data={"csrf_token": token, "email": "x" * (3 * 1024 * 1024)})
+
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_ten_thousand_fields_get_413(client, url):
+    fields = {f"f{n}": b"x" for n in range(10_000)}
+
+    assert raw_post(client, url, fields).status_code == 413
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_ten_thousand_fields_without_a_token_get_400(client, url):
+    body = "&".join(f"f{n}=x" for n in range(10_000))
+
+    response = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+
+
+@pytest.fixture
+def hash_calls(monkeypatch):
+    calls = []
+    for name in ("hash", "verify"):
+        original = getattr(Passwords, name)
+
+        def spy(self, *args, _original=original, _name=name):
+            calls.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(Passwords, name, spy)
+    return calls
+
+
+@pytest.mark.parametrize("url", ["/register", "/login"])
+def test_a_megabyte_password_is_a_form_error_before_any_hashing(client, url, hash_calls):
+    data = {**FORMS[url], "password": "p" * 1_000_000, "password_confirm": "x"}
+    token = csrf_token(client.get(url))
+
+    start = time.perf_counter()
+    response = client.post(url, data={**data, "csrf_token": token})
+    elapsed = time.perf_counter() - start
+
+    assert response.status_code == 422
+    assert "at most 4096 bytes" in response.get_data(as_text=True)
+    assert hash_calls == []
+    assert elapsed < 0.5
+
+
+BAD_ADDRESS_BYTES = {
+    "nul": b"a\x00b@example.com",
+    "invalid utf-8": b"a\xff\xfeb@example.com",
+    "lone surrogate (CESU)": b"a\xed\xa0\x80b@example.com",
+    "right-to-left override": "a\u202eb@example.com".encode(),
+    "zero-width space": "a\u200bb@example.com".encode(),
+    "zero-width joiner": "a\u200db@example.com".encode(),
+    "byte-order mark": "\ufeffa@example.com".encode(),
+    "line separator": "a\u2028b@example.com".encode(),
+}
+
+
+@pytest.mark.parametrize("url", FORMS)
+@pytest.mark.parametrize("value", BAD_ADDRESS_BYTES.values(), ids=BAD_ADDRESS_BYTES)
+def test_control_and_invisible_characters_in_the_address_are_refused(
+    client, get_user, outbox, url, value
+):
+    fields = {k: v.encode() for k, v in FORMS[url].items()}
+
+    response = raw_post(client, url, {**fields, "email": value})
+
+    assert 400 <= response.status_code < 500
+    assert outbox() == []
+    assert client.get("/profile").status_code == 302
+
+
+def register(client, email, password=PASSWORD, confirm=None):
+    return submit(
+        client,
+        "/register",
+        {"email": email, "password": password, "password_confirm": confirm or password},
+    )
+
+
+# NUL, accents, CJK and a symbol; its NFD form is the same password to NFKC.
+ODD_PASSWORD = "Grüße\x00 aus Köln, 東京 und ☃ zurück"
+
+
+def test_a_password_with_nul_and_non_ascii_characters_works_exactly(client, make_user, login):
+    make_user("a@example.com", password=ODD_PASSWORD)
+
+    assert login("a@example.com", unicodedata.normalize("NFD", ODD_PASSWORD))
+
+
+@pytest.mark.parametrize(
+    "near_miss",
+    [ODD_PASSWORD.split("\x00")[0], ODD_PASSWORD.replace("\x00", ""), ODD_PASSWORD.upper()],
+    ids=["cut at NUL", "NUL dropped", "upper case"],
+)
+def test_a_password_with_nul_is_not_matched_by_near_misses(client, make_user, near_miss):
+    make_user("a@example.com", password=ODD_PASSWORD)
+
+    response = submit(client, "/login", {"email": "a@example.com", "password": near_miss})
+
+    assert response.status_code == 422
+
+
+def test_a_password_with_nul_registers_through_the_form(client, get_user):
+    assert register(client, "a@example.com", ODD_PASSWORD).status_code == 302
+    assert get_user("a@example.com") is not None
+
+
+REFUSED_ADDRESSES = {
+    "65-character local part": "a" * 65 + "@example.com",
+    "255 characters": "a" * 60 + "@" + ".".join(["b" * 60] * 3) + ".example.com",
+    "quoted local part": '"john doe"@example.com',
+    "quoted with @": '"a@b"@example.com',
+    "no dot in domain": "a@b",
+    "domain literal": "a@[127.0.0.1]",
+    "two addresses, comma": "a@b.c,evil@x.example",
+    "two addresses, comma space": "a@example.com, evil@x.example",
+    "two addresses, semicolon": "a@example.com;evil@x.example",
+    "display name": "Alice <a@example.com>",
+    "CRLF header": "a@example.com\r\nBcc: evil@x.example",
+    "LF header": "a@example.com\nBcc: evil@x.example",
+    "CR inside": "a\r@example.com",
+    "encoded word": "=?utf-8?q?=0D=0ABcc=3A_evil=40x?=@example.com",
+    "non-ASCII local part": "m\u0131ke@example.com",
+    "full-width local part": "\uff4d\uff49\uff4b\uff45@example.com",
+}
+
+
+@pytest.mark.parametrize("address", REFUSED_ADDRESSES.values(), ids=REFUSED_ADDRESSES)
+def test_odd_addresses_are_refused_before_anything_is_written(client, outbox, address):
+    response = register(client, address)
+
+    assert response.status_code == 422
+    assert outbox() == []
+
+
+ACCEPTED_ADDRESSES = {
+    "64-character local part": ("a" * 64 + "@example.com", "a" * 64 + "@example.com"),
+    "upper-case domain": ("Bob@EXAMPLE.COM", "Bob@example.com"),
+    "spaces around": ("  bob@example.com  ", "bob@example.com"),
+    "international domain": ("bob@b\u00fccher.de", "bob@xn--bcher-kva.de"),
+    "plus and dots": ("bob.smith+tag@example.com", "bob.smith+tag@example.com"),
+}
+
+
+@pytest.mark.parametrize(("typed", "stored"), ACCEPTED_ADDRESSES.values(), ids=ACCEPTED_ADDRESSES)
+def test_accepted_addresses_are_normalised_and_get_one_mail(
+    client, outbox, get_user, typed, stored
+):
+    register(client, typed)
+
+    [mail] = outbox()
+    assert mail.to == stored
+    assert get_user(stored).email == stored
+    assert mail.headers.get_all("To") == [stored]
+    assert mail.headers.get_all("Cc") is None
+    assert mail.headers.get_all("Bcc") is None
+
+
+# Markup and template syntax are data: stored as typed, escaped, never evaluated.
+MARKUP_ADDRESS = "{{7*7}}${7*7}#{7*7}a&b'c@example.com"
+
+
+def test_template_syntax_in_an_address_is_stored_literally(client, get_user):
+    register(client, MARKUP_ADDRESS)
+
+    assert get_user(MARKUP_ADDRESS).email == MARKUP_ADDRESS
+
+
+def test_template_syntax_in_an_address_is_escaped_in_pages(client, login):
+    register(client, MARKUP_ADDRESS)
+    login(MARKUP_ADDRESS)
+
+    page = client.get("/unconfirmed").get_data(as_text=True)
+
+    assert "{{7*7}}${7*7}#{7*7}a&amp;b&#39;c@example.com" in page
+    assert "49" not in page
+    assert "a&b'c" not in page
+
+
+def test_template_syntax_in_an_address_is_literal_in_mail(client, outbox):
+    register(client, MARKUP_ADDRESS)
+
+    [mail] = outbox()
+    assert MARKUP_ADDRESS in mail.text
+    assert "{{7*7}}${7*7}#{7*7}a&amp;b&#39;c@example.com" in mail.html
+    assert "49" not in mail.text + mail.html
+    assert mail.text.index(MARKUP_ADDRESS) < mail.text.index("https://")
+
+
+@pytest.mark.parametrize("url", FORMS)
+def test_markup_in_a_field_is_escaped_when_the_form_is_shown_again(client, url):
+    data = {**FORMS[url], "email": '"><script>alert(1)</script><a href="x">'}
+
+    page = submit(client, url, data).get_data(as_text=True)
+
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)" in page
+    assert '<a href="x">' not in page
+
+
+# Look-alikes: an address that folds to an existing one never gets that account's mail.
+
+
+@pytest.fixture
+def mike(make_user):
+    return make_user("mike@example.com", confirmed=False)
+
+
+@pytest.mark.usefixtures("mike")
+@pytest.mark.parametrize("variant", ["MIKE@example.com", "Mike@Example.Com", " mike@EXAMPLE.com "])
+def test_a_case_variant_mails_only_the_account_owner(client, outbox, variant):
+    register(client, variant)
+    submit(client, "/resend", {"email": variant})
+
+    assert outbox()
+    assert {mail.to for mail in outbox()} == {"mike@example.com"}
+
+
+@pytest.mark.usefixtures("mike")
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "m\u0131ke@example.com",
+        "m\u0456ke@example.com",
+        "\uff4d\uff49\uff4b\uff45@example.com",
+        "mi\u212ae@example.com",
+    ],
+    ids=["dotless i", "cyrillic i", "full width", "kelvin sign"],
+)
+def test_a_unicode_look_alike_gets_no_mail_at_all(client, outbox, get_user, look_alike):
+    register(client, look_alike)
+    submit(client, "/resend", {"email": look_alike})
+
+    assert outbox() == []
+    assert get_user("mike@example.com").confirm_counter == 0
