@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := demo
 
-.PHONY: install run test lint typecheck clean
+.PHONY: install run test lint typecheck clean bench bench-profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks (docs/performance.md): `make bench BENCH_ARGS="--quick"` for a short run.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.harness $(BENCH_ARGS)
+
+bench-profile: $(BENCH_STAMP)
+	$(BIN)/python -m bench.profile_requests $(BENCH_ARGS)
 
 run: install
 	FLASK_DEBUG=$${FLASK_DEBUG-1} $(BIN)/flask --app demo db upgrade
