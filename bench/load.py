@@ -11,10 +11,12 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import itertools
+import os
 import re
 import threading
 import time
 import typing as t
+from pathlib import Path
 from urllib.parse import urlencode
 
 #: The hidden field Flask-WTF renders in every form.
@@ -107,6 +109,10 @@ class LoadResult:
     wall: float
     planned: int
     stopped_by_time: bool
+    #: CPU seconds the server's worker processes (all their threads) spent during the run.
+    server_cpu: float | None = None
+    #: CPU seconds this process (the load generator) spent during the run.
+    client_cpu: float | None = None
 
     @property
     def completed(self) -> int:
@@ -124,7 +130,15 @@ class LoadResult:
         rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
         return ordered[rank - 1]
 
+    def cpu_per_request(self) -> float | None:
+        """Return the server's CPU seconds per completed request, if measured."""
+        if self.server_cpu is None or not self.completed:
+            return None
+        return self.server_cpu / self.completed
+
     def summary(self) -> dict[str, t.Any]:
+        server = self.cpu_per_request()
+        client = self.client_cpu / self.completed if self.client_cpu and self.completed else None
         return {
             "planned": self.planned,
             "completed": self.completed,
@@ -136,7 +150,21 @@ class LoadResult:
             "p95_ms": round(self.percentile(95) * 1000, 2),
             "p99_ms": round(self.percentile(99) * 1000, 2),
             "stopped_by_time": self.stopped_by_time,
+            "server_cpu_ms_per_request": None if server is None else round(server * 1000, 2),
+            "client_cpu_ms_per_request": None if client is None else round(client * 1000, 2),
         }
+
+
+def process_cpu(pids: t.Iterable[int]) -> float:
+    """Return the CPU seconds (user + system, every thread) the processes ``pids`` used."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def run_load(
