@@ -13,8 +13,9 @@ import typing as t
 from pathlib import Path
 
 from flask import Flask
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from demo import create_app
 from demo.models import db, models
@@ -51,10 +52,32 @@ class Database:
     def __init__(self, url: str | None, workdir: Path) -> None:
         self.given_url = url
         self.workdir = workdir
+        self._engine: Engine | None = None
 
     @property
     def dialect(self) -> str:
         return make_url(self.given_url).get_backend_name() if self.given_url else "sqlite"
+
+    def backend_pids(self) -> list[int]:
+        """Return the pids of the PostgreSQL backends serving this database, if it is local.
+
+        Their CPU time is the database's share of a request; SQLite's is in the workers'.
+        """
+        if self.dialect != "postgresql" or not self.given_url:
+            return []
+        host = make_url(self.given_url).host or "localhost"
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            return []
+        if self._engine is None:
+            self._engine = create_engine(self.given_url, poolclass=NullPool)
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return [int(pid) for (pid,) in rows]
 
     def fresh_url(self, name: str) -> str:
         """Return the URL of an empty database for deployment ``name``."""

@@ -155,16 +155,21 @@ class LoadResult:
         }
 
 
-def process_cpu(pids: t.Iterable[int]) -> float:
-    """Return the CPU seconds (user + system, every thread) the processes ``pids`` used."""
-    ticks = 0
+def cpu_by_process(pids: t.Iterable[int]) -> dict[int, float]:
+    """Return the CPU seconds (user + system, every thread) each of the processes ``pids`` used."""
+    used = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return used
+
+
+def cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """Return the CPU seconds spent between two snapshots (new processes count in full)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def run_load(

@@ -37,8 +37,11 @@ from .deploy import (
     demo_app,
     pick_port,
 )
-from .load import Client, LoadResult, Reply, process_cpu, run_load
+from .load import Client, LoadResult, Reply, cpu_by_process, cpu_since, run_load
 from .smtp_sink import SmtpSink
+
+#: Workers' CPU time, plus the database server's backends' when it runs here (PostgreSQL).
+SERVER_CPU = "server CPU per request"
 
 _CONFIRM_LINK = re.compile(r"https?://[^\s<>\"']+/confirm/[^\s<>\"']+")
 
@@ -165,7 +168,8 @@ class Run:
                 setup=setup,
             )
         workers = server.worker_pids()
-        server_before, client_before = process_cpu(workers), time.process_time()
+        server_before = cpu_by_process([*workers, *self.database.backend_pids()])
+        client_before = time.process_time()
         result = run_load(
             port,
             tasks[warmup:],
@@ -175,7 +179,8 @@ class Run:
             time_limit=self.options.time_limit,
             setup=setup,
         )
-        result.server_cpu = process_cpu(workers) - server_before
+        server_after = cpu_by_process([*workers, *self.database.backend_pids()])
+        result.server_cpu = cpu_since(server_before, server_after)
         result.client_cpu = time.process_time() - client_before
         return result
 
@@ -209,14 +214,14 @@ def _cpu_row(
     """
     cpu = result.cpu_per_request()
     if cpu is None:
-        return Row(scenario, "worker CPU per request", "not measured")
+        return Row(scenario, SERVER_CPU, "not measured")
     value = _ms(cpu)
     if reference_ms is None:
-        return Row(scenario, "worker CPU per request", value, "1.00")
+        return Row(scenario, SERVER_CPU, value, "1.00")
     share = reference_ms / (cpu * 1000)
     return Row(
         scenario,
-        "worker CPU per request",
+        SERVER_CPU,
         value,
         f"{share:.2f} {what}",
         f"≥ {goal:.2f}" if goal is not None else "",
@@ -681,7 +686,7 @@ def growth(run: Run) -> None:
             run.rows.append(
                 Row(
                     label,
-                    f"worker CPU per request at {small:,} / {large:,}",
+                    f"server CPU per request at {small:,} / {large:,}",
                     f"{_ms(low_cpu)} / {_ms(high_cpu)}",
                     f"{high_cpu / low_cpu:.2f}",
                 )
