@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -78,6 +79,18 @@ class Database:
                 )
             )
             return [int(pid) for (pid,) in rows]
+
+    def server_version(self) -> str:
+        """Return the database engine's version, for the report."""
+        if self.dialect == "sqlite" or not self.given_url:
+            return f"SQLite {sqlite3.sqlite_version}"
+        engine = create_engine(self.given_url, poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                info = connection.dialect.server_version_info or ()
+                return f"{self.dialect} {'.'.join(str(part) for part in info)}"
+        finally:
+            engine.dispose()
 
     def fresh_url(self, name: str) -> str:
         """Return the URL of an empty database for deployment ``name``."""

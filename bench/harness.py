@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         "duration_s": round(elapsed, 1),
         "machine": machine(),
         "versions": versions(),
-        "database": run.database.dialect,
+        "database": run.database.server_version(),
         "options": dataclasses.asdict(options),
         "scenarios": chosen,
         "results": run.data,
