@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import http.client
 import itertools
+import math
 import os
 import re
 import threading
@@ -127,7 +128,7 @@ class LoadResult:
         if not self.latencies:
             return float("nan")
         ordered = sorted(self.latencies)
-        rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+        rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
         return ordered[rank - 1]
 
     def cpu_per_request(self) -> float | None:
