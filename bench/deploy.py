@@ -75,7 +75,8 @@ class Database:
             rows = connection.execute(
                 text(
                     "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'"
                 )
             )
             return [int(pid) for (pid,) in rows]
@@ -92,14 +93,49 @@ class Database:
         finally:
             engine.dispose()
 
-    def fresh_url(self, name: str) -> str:
-        """Return the URL of an empty database for deployment ``name``."""
-        if self.given_url:
+    def fresh_url(self, name: str, *, separate: bool = False) -> str:
+        """Return the URL of an empty database for deployment ``name``.
+
+        SQLite gets a new file per deployment. A given PostgreSQL database is shared, unless
+        ``separate``: then the deployment gets its own schema (``bench_<name>``), for when two
+        deployments must be served side by side.
+        """
+        if not self.given_url:
+            path = self.workdir / f"{name}.sqlite3"
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            return f"sqlite:///{path}"
+        if not separate:
             return self.given_url
-        path = self.workdir / f"{name}.sqlite3"
-        for suffix in ("", "-journal", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return f"sqlite:///{path}"
+        if self.dialect != "postgresql":
+            raise RuntimeError("side-by-side deployments need SQLite or PostgreSQL")
+        schema = self.schema_name(name)
+        engine = create_engine(self.given_url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        finally:
+            engine.dispose()
+        url = make_url(self.given_url).update_query_dict({"options": f"-csearch_path={schema}"})
+        return url.render_as_string(hide_password=False)
+
+    def drop_separate(self, name: str) -> None:
+        """Drop the schema :meth:`fresh_url` made for ``name`` (PostgreSQL only)."""
+        if self.dialect != "postgresql" or not self.given_url:
+            return
+        engine = create_engine(self.given_url, poolclass=NullPool)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    text(f'DROP SCHEMA IF EXISTS "{self.schema_name(name)}" CASCADE')
+                )
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def schema_name(name: str) -> str:
+        return "bench_" + "".join(c if c.isalnum() else "_" for c in name.lower())
 
 
 def demo_app(database_url: str, secret_key: str, base_url: str, **config: t.Any) -> Flask:
@@ -170,7 +206,27 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
                         f"(SELECT max(id) FROM {table.name}))"
                     )
                 )
-                connection.execute(text(f"ANALYZE {table.name}"))
+    return time.perf_counter() - started
+
+
+def settle_database(app: Flask) -> float:
+    """Bring a freshly bulk-loaded database to the state of one that has lived a while.
+
+    PostgreSQL gets ``VACUUM ANALYZE`` (statistics, hint bits, visibility map: otherwise the
+    first requests to read each page pay for it), SQLite ``ANALYZE``; then the loaded pages are
+    flushed to disk so writeback does not run under the measurement. Returns the seconds taken.
+    """
+    started = time.perf_counter()
+    with app.app_context():
+        table = str(models.user.__table__.name)
+        engine: Engine = db.engine
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(text(f"VACUUM ANALYZE {table}"))
+        elif engine.dialect.name == "sqlite":
+            with engine.begin() as connection:
+                connection.execute(text("ANALYZE"))
+    os.sync()
     return time.perf_counter() - started
 
 

@@ -131,6 +131,29 @@ class LoadResult:
         rank = max(1, min(len(ordered), math.ceil(p / 100 * len(ordered))))
         return ordered[rank - 1]
 
+    @classmethod
+    def merge(cls, parts: t.Sequence[LoadResult]) -> LoadResult:
+        """Return one result made of several runs of the same kind of request."""
+
+        def total(values: t.Iterable[float | None]) -> float | None:
+            present = [v for v in values if v is not None]
+            return sum(present) if present else None
+
+        statuses: dict[int, int] = {}
+        for part in parts:
+            for status, count in part.statuses.items():
+                statuses[status] = statuses.get(status, 0) + count
+        return cls(
+            latencies=[latency for part in parts for latency in part.latencies],
+            errors=sum(part.errors for part in parts),
+            statuses=statuses,
+            wall=sum(part.wall for part in parts),
+            planned=sum(part.planned for part in parts),
+            stopped_by_time=any(part.stopped_by_time for part in parts),
+            server_cpu=total(part.server_cpu for part in parts),
+            client_cpu=total(part.client_cpu for part in parts),
+        )
+
     def cpu_per_request(self) -> float | None:
         """Return the server's CPU seconds per completed request, if measured."""
         if self.server_cpu is None or not self.completed:

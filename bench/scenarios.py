@@ -36,6 +36,7 @@ from .deploy import (
     count_confirmed,
     demo_app,
     pick_port,
+    settle_database,
 )
 from .load import Client, LoadResult, Reply, cpu_by_process, cpu_since, run_load
 from .smtp_sink import SmtpSink
@@ -108,18 +109,34 @@ class Run:
 
     @contextlib.contextmanager
     def demo(
-        self, name: str, *, smtp_delay: float = 0.0, users: int = 0, delivery: str = "thread"
+        self,
+        name: str,
+        *,
+        smtp_delay: float = 0.0,
+        users: int = 0,
+        delivery: str = "thread",
+        separate: bool = False,
     ) -> t.Iterator[Deployment]:
-        """Serve the demo on a fresh database with ``users`` bulk-loaded, mail to a sink."""
+        """Serve the demo on a fresh database with ``users`` bulk-loaded, mail to a sink.
+
+        ``separate`` gives it a database of its own even when one was given (a schema), so
+        that another deployment can be served beside it.
+        """
         port = pick_port()
-        url = self.database.fresh_url(name)
+        url = self.database.fresh_url(name, separate=separate)
         app = demo_app(url, self.secret_key, f"http://127.0.0.1:{port}")
         with app.app_context():
             db.drop_all()
             db.create_all()
         if users:
             seconds = bulk_load_users(app, 1, users, self.password_hash)
-            self.log(f"{name}: {users} users loaded in {seconds:.1f}s")
+            settled = settle_database(app)
+            self.log(f"{name}: {users} users loaded in {seconds:.1f}s, settled in {settled:.1f}s")
+            self.data.setdefault("bulk_loads", {})[name] = {
+                "users": users,
+                "load_s": round(seconds, 2),
+                "settle_s": round(settled, 2),
+            }
         sink = SmtpSink(smtp_delay, self.workdir / f"{name}-mail.jsonl")
         env = {
             **SERVED_DEMO_SETTINGS,
@@ -147,6 +164,8 @@ class Run:
             sink.stop()
             with app.app_context():
                 db.engine.dispose()
+            if separate:
+                self.database.drop_separate(name)
 
     def load(
         self,
@@ -157,11 +176,13 @@ class Run:
         expect: t.Container[int],
         setup: t.Callable[[Client], None] | None = None,
         concurrency: int | None = None,
+        warmup: int | None = None,
     ) -> LoadResult:
         """Warm up on the first ``warmup`` tasks, then measure the rest, with CPU times."""
         port = server.port
         concurrency = concurrency or self.options.concurrency
-        warmup = min(self.options.warmup, len(tasks) // 4)
+        if warmup is None:
+            warmup = min(self.options.warmup, len(tasks) // 4)
         if warmup:
             run_load(
                 port,
@@ -662,102 +683,134 @@ def _reset_request(client: Client, address: str) -> Reply:
     return client.post_form("/reset", {"email": address})
 
 
-def _measure_growth(
-    run: Run, deployment: Deployment, ids: list[int], size: int, reset_served: bool
-) -> dict[str, t.Any]:
-    half = len(ids) // 2
-    tokens = confirm_tokens(deployment.app, ids[:half])
-    results: dict[str, t.Any] = {}
-    # One client per worker: latency is then service time, not time spent queueing behind
-    # other clients, so the p99 compares lookups rather than the scheduler's mood.
-    concurrency = run.options.workers
-    clicks = run.load(
-        deployment.server,
-        tokens,
-        _click,
-        expect={302},
-        setup=_csrf_setup,
-        concurrency=concurrency,
+#: Measurement rounds of the growth scenario; the sizes alternate, so drifting load on the
+#: machine falls on both alike.
+GROWTH_ROUNDS = 4
+
+
+@dataclasses.dataclass
+class _GrowthPlan:
+    deployment: Deployment
+    tokens: list[str]
+    addresses: list[str]
+
+
+def _growth_plan(deployment: Deployment, size: int, per_kind: int) -> _GrowthPlan:
+    ids = random.sample(range(1, size + 1), 2 * per_kind)
+    return _GrowthPlan(
+        deployment,
+        confirm_tokens(deployment.app, ids[:per_kind]),
+        [bulk_address(i) for i in ids[per_kind:]],
     )
-    results["click"] = clicks
-    if reset_served:
-        addresses = [bulk_address(i) for i in ids[half:]]
-        results["reset"] = run.load(
-            deployment.server,
-            addresses,
-            _reset_request,
-            expect={200, 302, 303},
-            setup=_csrf_setup,
-            concurrency=concurrency,
-        )
-    run.log(f"growth at {size}: click p99 {_ms(clicks.percentile(99))}")
-    return results
 
 
 def growth(run: Run) -> None:
-    """The click and the reset request at a small and a large user count."""
+    """The click and the reset request at a small and a large user count, side by side.
+
+    Both databases are loaded and served at once, and the measurement alternates between them
+    in rounds, so that the comparison does not depend on which minute each was measured in.
+    One client per worker: latency is then service time rather than time queueing behind
+    other clients, so the p99 compares lookups rather than the scheduler.
+    """
     small, large = run.options.growth_small, run.options.growth_large
-    samples = min(run.options.growth_samples + run.options.warmup, small // 2) * 2
-    with run.demo("growth", users=small) as deployment:
-        reset_served = Client(deployment.port).request("GET", "/reset").status != 404
+    chunk = max(4, run.options.growth_samples // GROWTH_ROUNDS)
+    warm = min(run.options.warmup, chunk // 4)
+    # Each request needs its own unconfirmed user (half the users click, half ask for a reset).
+    while GROWTH_ROUNDS * (chunk + warm) * 2 > small and chunk > 4:
+        chunk -= 1
+        warm = min(run.options.warmup, chunk // 4)
+    per_kind = GROWTH_ROUNDS * (chunk + warm)
+    measured: dict[int, dict[str, list[LoadResult]]] = {small: {}, large: {}}
+    with (
+        run.demo("growth-small", users=small, separate=True) as low,
+        run.demo("growth-large", users=large, separate=True) as high,
+    ):
+        reset_served = Client(low.port).request("GET", "/reset").status != 404
         if not reset_served:
             run.log("growth: /reset answers 404 here; the reset request is skipped")
-        measured = {
-            small: _measure_growth(
-                run, deployment, random.sample(range(1, small + 1), samples), small, reset_served
-            )
+        plans = {
+            small: _growth_plan(low, small, per_kind),
+            large: _growth_plan(high, large, per_kind),
         }
-        loaded = bulk_load_users(deployment.app, small + 1, large - small, run.password_hash)
-        run.log(f"growth: {large - small} more users loaded in {loaded:.1f}s")
-        measured[large] = _measure_growth(
-            run,
-            deployment,
-            random.sample(range(small + 1, large + 1), samples),
-            large,
-            reset_served,
-        )
+        for round_number in range(GROWTH_ROUNDS):
+            part = slice(round_number * (chunk + warm), (round_number + 1) * (chunk + warm))
+            order = (small, large) if round_number % 2 == 0 else (large, small)
+            for size in order:
+                plan = plans[size]
+                kinds: list[tuple[str, list[str], t.Any, set[int]]] = [
+                    ("click", plan.tokens, _click, {302})
+                ]
+                if reset_served:
+                    kinds.append(("reset", plan.addresses, _reset_request, {200, 302, 303}))
+                for kind, tasks, action, expect in kinds:
+                    result = run.load(
+                        plan.deployment.server,
+                        tasks[part],
+                        action,
+                        expect=expect,
+                        setup=_csrf_setup,
+                        concurrency=run.options.workers,
+                        warmup=warm,
+                    )
+                    measured[size].setdefault(kind, []).append(result)
+    merged = {
+        size: {kind: LoadResult.merge(parts) for kind, parts in kinds_measured.items()}
+        for size, kinds_measured in measured.items()
+    }
     run.data["growth"] = {
-        "bulk_load_s": round(loaded, 1),
+        "rounds": GROWTH_ROUNDS,
         "reset_route_served": reset_served,
         **{
             f"{kind}_at_{size}": result.summary()
-            for size, res in measured.items()
-            for kind, result in res.items()
+            for size, results in merged.items()
+            for kind, result in results.items()
         },
     }
     for kind, title in (("click", "confirmation click"), ("reset", "reset request")):
         label = f"5. growth: {title}"
-        if kind not in measured[small]:
-            run.rows.append(Row(label, "skipped", "/reset answers 404 in this build", "", "", None))
+        if kind not in merged[small]:
+            run.rows.append(Row(label, "skipped", "/reset answers 404 in this build"))
             continue
-        low, high = measured[small][kind], measured[large][kind]
-        ratio = high.percentile(99) / low.percentile(99)
-        run.rows += [
+        run.rows += _growth_rows(label, merged[small][kind], merged[large][kind], small, large)
+
+
+def _growth_rows(
+    label: str, low: LoadResult, high: LoadResult, small: int, large: int
+) -> list[Row]:
+    ratio = high.percentile(99) / low.percentile(99)
+    rows = [
+        Row(
+            label,
+            f"p99 at {small:,} / {large:,} users",
+            f"{_ms(low.percentile(99))} / {_ms(high.percentile(99))}",
+            f"{ratio:.2f}",
+            "≤ 1.20",
+            ratio <= 1.2,
+        ),
+        Row(
+            label,
+            f"p50 at {small:,} / {large:,} users",
+            f"{_ms(low.percentile(50))} / {_ms(high.percentile(50))}",
+            f"{high.percentile(50) / low.percentile(50):.2f}",
+        ),
+        Row(
+            label,
+            f"requests/s at {small:,} / {large:,}",
+            f"{low.rps:.1f} / {high.rps:.1f}",
+            f"{high.rps / low.rps:.2f}",
+        ),
+    ]
+    low_cpu, high_cpu = low.cpu_per_request(), high.cpu_per_request()
+    if low_cpu and high_cpu:
+        rows.append(
             Row(
                 label,
-                f"p99 at {small:,} / {large:,} users",
-                f"{_ms(low.percentile(99))} / {_ms(high.percentile(99))}",
-                f"{ratio:.2f}",
-                "≤ 1.20",
-                ratio <= 1.2,
-            ),
-            Row(
-                label,
-                f"requests/s at {small:,} / {large:,}",
-                f"{low.rps:.1f} / {high.rps:.1f}",
-                f"{high.rps / low.rps:.2f}",
-            ),
-        ]
-        low_cpu, high_cpu = low.cpu_per_request(), high.cpu_per_request()
-        if low_cpu and high_cpu:
-            run.rows.append(
-                Row(
-                    label,
-                    f"server CPU per request at {small:,} / {large:,}",
-                    f"{_ms(low_cpu)} / {_ms(high_cpu)}",
-                    f"{high_cpu / low_cpu:.2f}",
-                )
+                f"server CPU per request at {small:,} / {large:,}",
+                f"{_ms(low_cpu)} / {_ms(high_cpu)}",
+                f"{high_cpu / low_cpu:.2f}",
             )
+        )
+    return rows
 
 
 # --- 6. memory ---------------------------------------------------------------------------------
