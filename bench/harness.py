@@ -20,8 +20,8 @@ import time
 import typing as t
 from pathlib import Path
 
-from . import scenarios
-from .scenarios import Options, Row, Run
+from . import growth, scenarios
+from .run import Options, Row, Run
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,7 +33,7 @@ SCENARIOS: dict[str, t.Callable[[Run], None]] = {
     "click": scenarios.click,
     "e2e": scenarios.end_to_end,
     "delivery": scenarios.delivery,
-    "growth": scenarios.growth,
+    "growth": growth.growth,
     "memory": scenarios.memory,
 }
 #: What some scenarios read from earlier ones.
