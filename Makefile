@@ -14,7 +14,7 @@ PYTEST = $(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; \
 	exit $$status; }
 
 .PHONY: install run test test-postgres test-mariadb test-backends pytest lint typecheck clean api-fuzz \
-	translations
+	translations bench bench-profile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,19 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+# Benchmarks (docs/performance.md): `make bench BENCH_ARGS="--quick"` for a short run.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m bench.harness $(BENCH_ARGS)
+
+bench-profile: $(BENCH_STAMP)
+	$(BIN)/python -m bench.profile_requests $(BENCH_ARGS)
 
 run: install
 	FLASK_DEBUG=$${FLASK_DEBUG-1} $(BIN)/flask --app demo db upgrade

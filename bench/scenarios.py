@@ -1,0 +1,440 @@
+"""The scenarios of a benchmark run; each adds table rows and a dict for the JSON file."""
+
+from __future__ import annotations
+
+import dataclasses
+import email
+import email.policy
+import os
+import random
+import re
+import secrets
+import smtplib
+import time
+import types
+import typing as t
+
+from flask import Flask
+from sqlalchemy import update
+
+from demo.models import db, models
+from flask_mailproof.clock import utcnow
+from flask_mailproof.mail.delivery import deliver_pending
+from flask_mailproof.state import current_state
+
+from .baseline_app import create_app as create_baseline
+from .baseline_app import db as baseline_db
+from .deploy import (
+    Gunicorn,
+    bulk_address,
+    confirm_tokens,
+    count_confirmed,
+    demo_app,
+    pick_port,
+)
+from .load import Client, LoadResult, Reply, run_load
+from .run import Row, Run, comparison_rows, cpu_row, latency_rows, ms
+from .smtp_sink import SmtpSink
+
+_CONFIRM_LINK = re.compile(r"https?://[^\s<>\"']+/confirm/[^\s<>\"']+")
+
+
+def fetch_csrf(client: Client) -> None:
+    client.fetch_csrf("/register")
+
+
+def _signup(client: Client, task: tuple[str, str]) -> Reply:
+    address, password = task
+    return client.post_form(
+        "/register", {"email": address, "password": password, "password_confirm": password}
+    )
+
+
+def click_button(client: Client, token: str) -> Reply:
+    return client.post_form(f"/confirm/{token}")
+
+
+def signup_tasks(prefix: str, count: int) -> list[tuple[str, str]]:
+    """Return ``count`` new addresses, each with its own strong random password."""
+    return [(f"{prefix}{i}@bench.example", secrets.token_urlsafe(18)) for i in range(count)]
+
+
+# --- the baseline and the hash-bound limit ---------------------------------------------------
+
+
+def baseline(run: Run) -> None:
+    """Measure the bare one-INSERT route under the same gunicorn settings."""
+    url = run.database.fresh_url("baseline")
+    app = create_baseline(url)
+    with app.app_context():
+        baseline_db.drop_all()
+        baseline_db.create_all()
+    port = pick_port()
+    server = Gunicorn(
+        "bench.baseline_app:create_app()",
+        port=port,
+        workers=run.options.workers,
+        env={"DATABASE_URL": url},
+        log_path=run.workdir / "baseline-gunicorn.log",
+    )
+    server.start()
+    try:
+        result = run.load(
+            server,
+            range(run.options.baseline_requests + run.options.warmup),  # type: ignore[arg-type]
+            lambda client, _: client.request("POST", "/insert"),
+            expect={200},
+        )
+    finally:
+        run.memory["baseline"] = server.peak_rss_mb()
+        server.stop()
+        with app.app_context():
+            baseline_db.engine.dispose()
+    run.data["baseline"] = result.summary()
+    run.baseline = result
+    run.rows += [
+        Row("baseline: one INSERT", "requests/s", f"{result.rps:.1f}", "1.00"),
+        cpu_row("baseline: one INSERT", result),
+        *latency_rows("baseline: one INSERT", result),
+    ]
+
+
+def hash_limit(run: Run) -> None:
+    """Measure one password hash's CPU time at the demo's argon2 parameters, in-process."""
+    app = demo_app(run.database.fresh_url("hash"), run.secret_key, "http://127.0.0.1")
+    samples = 20
+    with app.app_context():
+        passwords = current_state().passwords
+        settings = current_state().settings
+        run.password_hash = passwords.hash("bench: the password every bulk user has")
+        started = time.process_time()
+        for i in range(samples):
+            passwords.hash(f"bench password number {i:04d}, long enough")
+        cpu = (time.process_time() - started) / samples
+    cores = len(os.sched_getaffinity(0))
+    limit = cores / cpu
+    run.data["hash"] = {
+        "cpu_ms": round(cpu * 1000, 2),
+        "cores": cores,
+        "limit_rps": round(limit, 2),
+        "argon2": {
+            "time_cost": settings.argon2_time_cost,
+            "memory_cost_kib": settings.argon2_memory_cost,
+            "parallelism": settings.argon2_parallelism,
+        },
+    }
+    run.rows.append(
+        Row(
+            "limit: password hash",
+            "CPU per argon2id hash; cores ÷ it",
+            f"{ms(cpu)}; {limit:.1f}/s",
+        )
+    )
+
+
+# --- 1. sign-up --------------------------------------------------------------------------------
+
+
+def signup(run: Run) -> None:
+    """Sign-up throughput and latency with the SMTP server holding mail 0 s and N s.
+
+    A third deployment sends no mail from its web workers (``MAILPROOF_DELIVERY=external``):
+    what sign-up costs when delivery runs elsewhere.
+    """
+    limit = run.data["hash"]["limit_rps"]
+    results: dict[str, LoadResult] = {}
+    variants = (
+        ("fast", 0.0, "thread", "1. sign-up, SMTP holds 0 s"),
+        (
+            "slow",
+            run.options.smtp_delay,
+            "thread",
+            f"1. sign-up, SMTP holds {run.options.smtp_delay:g} s",
+        ),
+        ("none", 0.0, "external", "1. sign-up, no delivery in the web workers"),
+    )
+    for key, delay, delivery, label in variants:
+        name = f"signup-smtp-{delay:g}s" if delivery == "thread" else "signup-no-delivery"
+        with run.demo(name, smtp_delay=delay, delivery=delivery) as deployment:
+            tasks = signup_tasks(f"{key}-", run.options.signups + run.options.warmup)
+            result = run.load(deployment.server, tasks, _signup, expect={302}, setup=fetch_csrf)
+            assert deployment.sink is not None
+            mails = deployment.sink.count()
+        results[key] = result
+        run.data[name] = {**result.summary(), "mails_accepted_during_run": mails}
+        ratio = result.rps / limit
+        run.rows += [
+            Row(
+                label,
+                "sign-ups/s",
+                f"{result.rps:.1f}",
+                f"{ratio:.2f} of hash limit",
+                "≥ 0.90",
+                ratio >= 0.9,
+            ),
+            cpu_row(label, result, run.data["hash"]["cpu_ms"], "hash share (CPU)", 0.9),
+            *latency_rows(label, result, run.data["hash"]["cpu_ms"] / 1000, "times a hash"),
+        ]
+        if delivery == "thread":
+            run.rows.append(
+                Row(
+                    label,
+                    "mails the SMTP server accepted meanwhile",
+                    f"{mails} of {len(tasks)} (warm-up included)",
+                    f"{mails / len(tasks):.2f}",
+                )
+            )
+    run.rows += [
+        *comparison_rows("1. sign-up, slow vs fast SMTP", results["slow"], results["fast"], True),
+        *comparison_rows(
+            "1. sign-up, delivering (fast SMTP) vs not", results["fast"], results["none"], False
+        ),
+    ]
+
+
+# --- 2. confirmation click ---------------------------------------------------------------------
+
+
+def click(run: Run) -> None:
+    """The POST behind the confirmation button, for bulk-loaded unconfirmed users."""
+    count = run.options.clicks + run.options.warmup
+    with run.demo("click", users=count) as deployment:
+        ids = list(range(1, count + 1))
+        random.shuffle(ids)
+        tokens = confirm_tokens(deployment.app, ids)
+        result = run.load(deployment.server, tokens, click_button, expect={302}, setup=fetch_csrf)
+        confirmed = count_confirmed(deployment.app)
+    baseline_rps = run.data["baseline"]["rps"]
+    ratio = result.rps / baseline_rps
+    run.data["click"] = {**result.summary(), "confirmed_in_database": confirmed}
+    label = "2. confirmation click"
+    run.rows += [
+        Row(
+            label,
+            "clicks/s",
+            f"{result.rps:.1f}",
+            f"{ratio:.2f} of baseline",
+            "≥ 0.80",
+            ratio >= 0.8,
+        ),
+        cpu_row(
+            label,
+            result,
+            run.data["baseline"]["server_cpu_ms_per_request"],
+            "of baseline (CPU)",
+            0.8,
+        ),
+        *latency_rows(label, result, run.baseline, "times baseline"),
+    ]
+
+
+# --- 3. end to end -----------------------------------------------------------------------------
+
+
+def _open_and_click(client: Client, link: str) -> Reply:
+    path = "/" + link.split("/", 3)[3]
+    page = client.request("GET", path)
+    if page.status != 200:
+        return page
+    client.csrf_token = None
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
+    if match:
+        client.csrf_token = match.group(1)
+    return client.post_form(path)
+
+
+def confirmation_links(messages: t.Iterable[dict[str, t.Any]]) -> dict[str, str]:
+    """Return each recipient's confirmation link, read from the plain-text part of its mail."""
+    links = {}
+    for record in messages:
+        parsed = email.message_from_string(record["data"], policy=email.policy.default)
+        body = parsed.get_body(preferencelist=("plain",))
+        text = body.get_content() if body is not None else ""  # type: ignore[union-attr]
+        match = _CONFIRM_LINK.search(text)
+        if match:
+            links[record["to"][0]] = match.group(0)
+    return links
+
+
+def end_to_end(run: Run) -> None:
+    """N people sign up, get the mail, open the link and press the button."""
+    count = run.options.e2e_users
+    with run.demo("end-to-end") as deployment:
+        assert deployment.sink is not None
+        started = time.perf_counter()
+        signups = run_load(
+            deployment.port,
+            signup_tasks("e2e-", count),
+            _signup,
+            expect={302},
+            concurrency=run.options.concurrency,
+            time_limit=run.options.time_limit,
+            setup=fetch_csrf,
+        )
+        signed_up = time.perf_counter()
+        arrived = deployment.sink.wait_for(count, timeout=run.options.time_limit)
+        delivered = time.perf_counter()
+        links = confirmation_links(deployment.sink.messages())
+        clicks = run_load(
+            deployment.port,
+            list(links.values()),
+            _open_and_click,
+            expect={302},
+            concurrency=run.options.concurrency,
+            time_limit=run.options.time_limit,
+        )
+        finished = time.perf_counter()
+        confirmed = count_confirmed(deployment.app)
+    wall = finished - started
+    ideal = count / run.data["hash"]["limit_rps"]
+    run.data["end_to_end"] = {
+        "users": count,
+        "signed_up": signups.completed,
+        "mails_arrived": arrived,
+        "links_found": len(links),
+        "clicked": clicks.completed,
+        "confirmed_in_database": confirmed,
+        "wall_s": round(wall, 3),
+        "signup_phase_s": round(signed_up - started, 3),
+        "mail_wait_s": round(delivered - signed_up, 3),
+        "click_phase_s": round(finished - delivered, 3),
+        "hash_bound_s": round(ideal, 3),
+    }
+    label = "3. end to end"
+    run.rows += [
+        Row(
+            label, f"{count} users: wall time", f"{wall:.2f} s", f"{ideal / wall:.2f} of hash limit"
+        ),
+        Row(
+            label,
+            "phases: sign-up / last mail / clicks",
+            f"{signed_up - started:.2f} / {delivered - signed_up:.2f} / "
+            f"{finished - delivered:.2f} s",
+            " / ".join(
+                f"{part / wall:.2f}"
+                for part in (signed_up - started, delivered - signed_up, finished - delivered)
+            )
+            + " of wall",
+        ),
+        Row(
+            label,
+            "confirmed in database",
+            f"{confirmed} of {count}",
+            f"{confirmed / count:.2f}",
+            "all",
+            confirmed == count,
+        ),
+    ]
+
+
+# --- 4. delivery -------------------------------------------------------------------------------
+
+
+def _drain(app: Flask, batch_size: int) -> int:
+    with app.app_context():
+        state = current_state()
+        settings = dataclasses.replace(state.settings, delivery_batch_size=batch_size)
+        sent = 0
+        while True:
+            report = deliver_pending(db.session(), models.outbox, state.transport, settings)
+            if not report.handled:
+                return sent
+            sent += report.sent
+
+
+def _requeue_all(app: Flask) -> None:
+    with app.app_context():
+        db.session.execute(
+            update(models.outbox).values(
+                status="pending", attempts=0, sent_at=None, next_attempt_at=utcnow()
+            )
+        )
+        db.session.commit()
+
+
+def delivery(run: Run) -> None:
+    """Outbox to SMTP: one connection per batch, one per message, and raw smtplib."""
+    count = run.options.delivery_messages
+    sink = SmtpSink(0.0, run.workdir / "delivery-mail.jsonl")
+    url = run.database.fresh_url("delivery")
+    app = demo_app(
+        url, run.secret_key, "http://127.0.0.1:5000", MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port
+    )
+    try:
+        with app.app_context():
+            db.drop_all()
+            db.create_all()
+            outbox = current_state().outbox
+            for i in range(count):
+                user = types.SimpleNamespace(email=bulk_address(i))
+                outbox.queue(
+                    user.email,
+                    "confirm",
+                    {
+                        "user": user,
+                        "link": f"http://127.0.0.1:5000/confirm/{secrets.token_urlsafe(90)}",
+                        "expires_in": "24 hours",
+                    },
+                )
+            db.session.commit()
+            raws = [(row.recipient, row.raw) for row in db.session.query(models.outbox)]
+        rates: dict[str, float] = {}
+        for name, batch in (
+            ("one connection per batch of 50", 50),
+            ("one connection per message", 1),
+        ):
+            _requeue_all(app)
+            before = sink.count()
+            started = time.perf_counter()
+            sent = _drain(app, batch)
+            sink.wait_for(before + count, timeout=30)
+            rates[name] = sent / (time.perf_counter() - started)
+        before = sink.count()
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", sink.port) as client:
+            for recipient, raw in raws:
+                client.sendmail("no-reply@localhost", [recipient], raw.encode("ascii"))
+        sink.wait_for(before + count, timeout=30)
+        raw_rate = count / (time.perf_counter() - started)
+    finally:
+        sink.stop()
+        with app.app_context():
+            db.engine.dispose()
+    run.data["delivery"] = {
+        "messages": count,
+        "raw_smtplib_per_s": round(raw_rate, 1),
+        **{name: round(rate, 1) for name, rate in rates.items()},
+    }
+    label = "4. delivery"
+    run.rows.append(
+        Row(label, "raw smtplib, one connection (limit)", f"{raw_rate:.0f} msg/s", "1.00")
+    )
+    for name, rate in rates.items():
+        run.rows.append(
+            Row(label, f"outbox, {name}", f"{rate:.0f} msg/s", f"{rate / raw_rate:.2f} of raw")
+        )
+
+
+# --- 6. memory ---------------------------------------------------------------------------------
+
+
+def memory(run: Run) -> None:
+    """Peak resident memory per gunicorn worker, for each deployment of the run."""
+    base = max(run.memory.get("baseline", {}).values(), default=0.0)
+    run.data["memory_peak_rss_mib"] = run.memory
+    for name, peaks in run.memory.items():
+        if not peaks or name == "baseline":
+            continue
+        worst = max(peaks.values())
+        run.rows.append(
+            Row(
+                "6. memory",
+                f"peak RSS per worker: {name}",
+                f"{worst:.0f} MiB",
+                f"{worst / base:.2f} of baseline" if base else "",
+            )
+        )
+    if base:
+        run.rows.append(
+            Row("6. memory", "peak RSS per worker: baseline", f"{base:.0f} MiB", "1.00")
+        )
