@@ -17,6 +17,10 @@ from flask_mailproof.flows import contact as contact_flow
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose
 
+# The per-address cap on pending messages is tested here; the per-address rate limit on
+# verification mails, a separate defence, has its own tests in tests/security.
+pytestmark = pytest.mark.app_config(MAILPROOF_LIMIT_CONTACT_PER_ADDRESS="")
+
 SENDER = "ada@example.com"
 OWNER = "owner@localhost"
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

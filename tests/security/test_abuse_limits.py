@@ -13,7 +13,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 
-from conftest import PASSWORD, submit
+from conftest import PASSWORD, csrf_token, submit
 from demo import create_app
 from flask_mailproof import Mailproof, Settings, define_models
 from flask_mailproof.errors import ConfigurationError
@@ -278,3 +278,71 @@ def test_a_failing_storage_fails_the_request(client):
 def test_ratelimit_swallow_errors_lets_requests_pass_when_the_storage_fails(client, get_user):
     assert register(client, "a@example.com").status_code == 302
     assert get_user("a@example.com") is not None
+
+
+def test_contact_over_the_address_limit_gets_429_and_mails_nothing_more(client, outbox):
+    message = {"name": "Dana", "email": "stranger@example.com", "message": "Hello"}
+    first = submit(client, "/contact", message)
+
+    second = submit(client, "/contact", message)
+
+    assert first.status_code == 302
+    assert second.status_code == 429
+    assert 0 < int(second.headers["Retry-After"]) <= 180
+    assert len(outbox("stranger@example.com")) == 1
+
+
+@pytest.mark.app_config(MAILPROOF_LIMIT_RESET_PER_ADDRESS="1 per minute")
+def test_reset_over_the_address_limit_answers_the_same_and_sends_nothing(client, make_user, outbox):
+    make_user("target@example.com")
+    first = submit(client, "/reset", {"email": "target@example.com"})
+
+    second = submit(client, "/reset", {"email": "TARGET@example.com"})
+
+    assert first.status_code == second.status_code == 302
+    assert first.headers["Location"] == second.headers["Location"]
+    assert len(outbox("target@example.com")) == 1
+
+
+@pytest.mark.app_config(MAILPROOF_LIMIT_RESET_PER_IP="2 per minute")
+def test_reset_per_ip_limit_gets_429(client):
+    answers = [submit(client, "/reset", {"email": f"r{n}@example.com"}) for n in range(3)]
+
+    assert [a.status_code for a in answers] == [302, 302, 429]
+
+
+def test_a_completed_reset_unlocks_the_address(app, make_user, outbox):
+    make_user("locked@example.com")
+    client = app.test_client()
+    for _ in range(5):
+        log_in(client, "locked@example.com")
+    assert log_in(client, "locked@example.com", PASSWORD).status_code == 429
+    submit(client, "/reset", {"email": "locked@example.com"})
+    link = outbox("locked@example.com")[-1].link("/reset/")
+    new_password = "a brand new passphrase here"
+    form = client.get(link, follow_redirects=True)
+    client.post(
+        "/reset/set-password",
+        data={
+            "csrf_token": csrf_token(form),
+            "password": new_password,
+            "password_confirm": new_password,
+        },
+    )
+
+    assert log_in(client, "locked@example.com", new_password).status_code == 302
+
+
+@pytest.mark.app_config(MAILPROOF_LIMIT_LOGIN_FAILURES_PER_IP="2 per minute")
+def test_wrong_current_passwords_count_as_failed_logins(client, make_user, login):
+    make_user("owner@example.com")
+    login("owner@example.com")
+    wrong = {
+        "current_password": "not the password at all",
+        "password": "x" * 20,
+        "password_confirm": "x" * 20,
+    }
+
+    answers = [submit(client, "/change-password", wrong) for _ in range(3)]
+
+    assert [a.status_code for a in answers] == [422, 422, 429]

@@ -11,6 +11,7 @@ from ..models import UserMixin
 from ..web.sessions import begin_session, end_session
 from .blueprint import api_bp, documented
 from .guards import logged_in_user
+from .limits import counting_failures, limit_ip
 from .responses import json_response, parse_body
 from .schemas import Account, CsrfToken, Error, LoginRequest, Message, RegisterRequest
 
@@ -38,6 +39,7 @@ def csrf() -> Response:
 @documented(body=RegisterRequest, responses={202: Message}, tags=("accounts",))
 def register() -> Response:
     """Register an address; the same answer whether or not it already had an account."""
+    limit_ip("signup")
     body = parse_body(RegisterRequest)
     register_user(body.email, body.password)
     return json_response(Message(message=REGISTERED), 202)
@@ -48,7 +50,8 @@ def register() -> Response:
 def login() -> Response:
     """Log in on a fresh session cookie; unconfirmed accounts may log in."""
     body = parse_body(LoginRequest)
-    user = authenticate(body.email, body.password)
+    with counting_failures():
+        user = authenticate(body.email, body.password)
     begin_session(user, remember=body.remember)
     return json_response(account(user))
 

@@ -12,6 +12,7 @@ from ..flows.confirmation import (
     resend_to_address,
 )
 from .blueprint import api_bp, documented
+from .limits import address_allowed, counting_failures, limit_ip
 from .responses import ApiError, json_response, parse_body
 from .schemas import CodeRequest, Error, Message, OptionalEmailRequest, TokenRequest
 
@@ -36,7 +37,8 @@ def confirm() -> Response:
 def confirm_code() -> Response:
     """Confirm an address with the 6-digit code from its mail (MAILPROOF_VERIFICATION_CODES)."""
     body = parse_body(CodeRequest)
-    confirm_email_with_code(body.email, body.code)
+    with counting_failures():
+        confirm_email_with_code(body.email, body.code)
     return json_response(Message(message="Your address is confirmed."))
 
 
@@ -44,6 +46,7 @@ def confirm_code() -> Response:
 @documented(body=OptionalEmailRequest, responses={202: Message, 409: Error}, tags=("confirmation",))
 def resend() -> Response:
     """Send a new confirmation link: to the logged-in account, or to ``email`` if it has one."""
+    limit_ip("resend")
     body = parse_body(OptionalEmailRequest)
     if current_user.is_authenticated:
         resend_confirmation(current_user)
@@ -52,5 +55,7 @@ def resend() -> Response:
         raise ApiError(
             422, "validation_error", "Give the address.", fields={"email": ["Required."]}
         )
-    resend_to_address(body.email)
+    # Over the per-address limit the answer stays the same; only the mail is skipped.
+    if address_allowed("resend", body.email):
+        resend_to_address(body.email)
     return json_response(Message(message=RESENT_IF_ANY), 202)

@@ -7,6 +7,7 @@ from flask_login import current_user
 
 from ..flows.contact import submit_contact_message, verify_contact_message
 from .blueprint import api_bp, documented
+from .limits import limit_address, limit_ip
 from .responses import json_response, parse_body
 from .schemas import ContactAnswer, ContactRequest, Error, Message, TokenRequest
 
@@ -15,7 +16,9 @@ from .schemas import ContactAnswer, ContactRequest, Error, Message, TokenRequest
 @documented(body=ContactRequest, responses={202: ContactAnswer}, tags=("contact",))
 def contact() -> Response:
     """Submit a message; it is delivered once its sender clicks the mailed link."""
+    limit_ip("contact")
     body = parse_body(ContactRequest)
+    limit_address("contact", body.email)
     user = current_user if current_user.is_authenticated else None
     submitted = submit_contact_message(body.name, body.email, body.message, user=user)
     if submitted.held:

@@ -13,6 +13,7 @@ from ..flows.password_reset import (
 from ..web.sessions import begin_session
 from .blueprint import api_bp, documented
 from .guards import confirmed_user
+from .limits import address_allowed, counting_failures, limit_ip
 from .responses import json_response, parse_body
 from .schemas import (
     ChangePasswordRequest,
@@ -33,7 +34,11 @@ AFTER_RESET = "Your password was changed; log in with the new one."
 @documented(body=EmailRequest, responses={202: Message}, tags=("password",))
 def reset_request() -> Response:
     """Ask for a reset link (and code); the same answer for every address."""
-    request_password_reset(parse_body(EmailRequest).email)
+    limit_ip("reset")
+    email = parse_body(EmailRequest).email
+    # Over the per-address limit the answer stays the same; only the mail is skipped.
+    if address_allowed("reset", email):
+        request_password_reset(email)
     return json_response(Message(message=RESET_REQUESTED), 202)
 
 
@@ -51,7 +56,8 @@ def reset() -> Response:
 def reset_code() -> Response:
     """Set a new password with the 6-digit code from a reset mail."""
     body = parse_body(ResetCodeRequest)
-    reset_password_with_code(body.email, body.code, body.password)
+    with counting_failures():
+        reset_password_with_code(body.email, body.code, body.password)
     return json_response(Message(message=AFTER_RESET))
 
 
@@ -63,6 +69,7 @@ def change_password_endpoint() -> Response:
     """Change the password; every other session ends, this one goes on with a fresh cookie."""
     user = confirmed_user()
     body = parse_body(ChangePasswordRequest)
-    change_password(user, body.current_password, body.password)
+    with counting_failures():
+        change_password(user, body.current_password, body.password)
     begin_session(user, remember=False)
     return json_response(Message(message="Your password was changed."))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import logging
 import secrets
 import typing as t
 
@@ -14,12 +13,13 @@ from sqlalchemy import delete, select, update
 from ..addresses import parse_address
 from ..clock import utcnow
 from ..errors import CodeExhausted, CodeExpired, CodeInvalid, InvalidAddress
+from ..logs import auth_logger
 from ..models import UserMixin, VerificationCodeMixin
 from ..state import current_state
 from ..tokens import Purpose
 from .accounts import find_user_by_address
 
-log = logging.getLogger("flask_mailproof.codes")
+log = auth_logger("flask_mailproof.codes")
 
 CODE_DIGITS = 6
 

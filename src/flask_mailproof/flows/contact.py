@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import logging
 import re
 import typing as t
 
@@ -19,12 +18,13 @@ from ..addresses import Address, parse_address
 from ..clock import utcnow
 from ..errors import InvalidContactField, RateLimited, TokenExpired, TokenInvalid, TokenUsed
 from ..links import describe_duration, external_url
+from ..logs import auth_logger
 from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH, ContactMessageMixin
 from ..signals import contact_verified
 from ..state import current_state
 from ..tokens import Purpose, digest, same
 
-log = logging.getLogger("flask_mailproof.contact")
+log = auth_logger("flask_mailproof.contact")
 
 PENDING = "pending"
 VERIFIED = "verified"

@@ -5,7 +5,6 @@ An unconfirmed account, whose address nothing has proven yet, corrects it direct
 
 from __future__ import annotations
 
-import logging
 import typing as t
 
 from sqlalchemy import update
@@ -23,6 +22,7 @@ from ..errors import (
     TokenUsed,
 )
 from ..links import describe_duration, external_url
+from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, email_changed
 from ..state import current_state
@@ -30,7 +30,7 @@ from ..tokens import Purpose, digest, same
 from .accounts import find_user_by_address, find_user_by_id
 from .confirmation import queue_confirmation_mail
 
-log = logging.getLogger("flask_mailproof.email_change")
+log = auth_logger("flask_mailproof.email_change")
 
 
 def _new_address(user: UserMixin, email: str, password: str) -> Address:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from ..errors import InvalidCredentials
+from ..logs import auth_logger
 from ..models import UserMixin
 from ..signals import password_changed
 from ..state import current_state
 from .accounts import rotate_session_stamp
 from .password_reset import queue_password_changed_notice
 
-log = logging.getLogger("flask_mailproof.password_change")
+log = auth_logger("flask_mailproof.password_change")
 
 
 def change_password(user: UserMixin, current_password: str, new_password: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import typing as t
 
 from sqlalchemy import ColumnElement, func, update
@@ -11,14 +10,16 @@ from ..addresses import Address, parse_address
 from ..clock import utcnow
 from ..errors import TokenInvalid, TokenSuperseded, TokenUsed
 from ..links import describe_duration, external_url
+from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import email_confirmed, password_reset, reset_requested
 from ..state import current_state
 from ..tokens import Purpose, digest, same
 from .accounts import find_user_by_address, find_user_by_id
 from .codes import discard_codes, issue_code, redeem_code
+from .login import unlock_login
 
-log = logging.getLogger("flask_mailproof.password_reset")
+log = auth_logger("flask_mailproof.password_reset")
 
 
 def _bound_state(user: UserMixin) -> str:
@@ -200,6 +201,8 @@ def _set_new_password(user: UserMixin, reset_counter: object, password: str) -> 
         raise TokenUsed()
     discard_codes(user, Purpose.RESET)
     state.db.session.refresh(user)
+    # Proving the mailbox is what a failed-login lock waits for: the reset ends it.
+    unlock_login(user)
     queue_password_changed_notice(user)
     state.db.session.commit()
     log.info("password reset for user %s", user.id)

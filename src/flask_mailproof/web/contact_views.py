@@ -19,16 +19,23 @@ from ..links import describe_duration
 from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, ContactForm
+from .limits import address_wait, limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, page
 
 
 @bp.route("/contact", methods=["GET", "POST"])
+@limit_per_ip("contact")
 def contact() -> Response:
     form = ContactForm()
     user = current_user if current_user.is_authenticated else None
     if user is not None and not form.is_submitted():
         form.email.data = user.email
     if form.validate_on_submit():
+        # Verification mails to one address are limited: the form must not mail a stranger
+        # over and over. A contact form reveals no account, so the sender is told to wait.
+        wait = address_wait("contact", form.email.data)
+        if wait is not None:
+            return too_many_requests(wait)
         try:
             submitted = submit_contact_message(
                 form.name.data, form.email.data, form.message.data, user=user

@@ -10,6 +10,7 @@ from ..errors import (
     InvalidAddress,
     InvalidCredentials,
     PasswordRejected,
+    RateLimited,
     TokenError,
     TokenExpired,
     TokenInvalid,
@@ -19,6 +20,7 @@ from ..flows import password_change, password_reset
 from .blueprint import bp
 from .forms import ChangePasswordForm, EmailForm, PasswordResetForm
 from .gating import confirmed_required
+from .limits import address_allowed, check_ip, count_ip, limit_per_ip, too_many_requests
 from .pages import (
     FORM_ERROR_STATUS,
     add_field_error,
@@ -35,11 +37,14 @@ SESSION_TOKEN = "set-password"  # noqa: S105 (a URL placeholder, not a secret)
 
 
 @bp.route("/reset", methods=["GET", "POST"])
+@limit_per_ip("reset")
 def reset_request() -> Response:
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            password_reset.request_password_reset(form.email.data)
+            # Over the per-address limit the answer stays the same; only the mail is skipped.
+            if address_allowed("reset", form.email.data):
+                password_reset.request_password_reset(form.email.data)
         except InvalidAddress as error:
             show_flow_error(form, error)
         else:
@@ -105,8 +110,13 @@ def change_password() -> Response:
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
+            # A wrong current password is a failed login: a stolen session must not guess on.
+            check_ip("login_failures")
             password_change.change_password(user, form.current_password.data, form.password.data)
+        except RateLimited as limited:
+            return too_many_requests(limited.retry_after)
         except InvalidCredentials:
+            count_ip("login_failures")
             add_field_error(form.current_password, "This is not your current password.")
         except PasswordRejected as error:
             show_flow_error(form, error)
