@@ -6,6 +6,7 @@ import datetime as dt
 
 import time_machine
 
+from conftest import PASSWORD
 from demo.models import db, models
 from flask_mailproof.flows.password_reset import reset_token
 
@@ -61,7 +62,7 @@ def test_password_is_changed_from_the_profile(site: Site) -> None:
     site.submit_form(
         "Change my password",
         **{
-            "Current password": "correct horse battery staple",
+            "Current password": PASSWORD,
             "Password": NEW_PASSWORD,
             "Repeat the password": NEW_PASSWORD,
         },
@@ -105,3 +106,31 @@ def test_expired_reset_link_says_so_and_offers_a_new_one(site: Site) -> None:
     site.expect_heading("This link has expired")
     site.follow("Ask for a new reset link")
     site.expect_heading("Reset your password")
+
+
+def test_german_browser_resets_in_german(open_site) -> None:
+    site = open_site(locale="de-DE")
+    site.goto("/register")
+    site.submit_form(
+        "Konto anlegen",
+        **{
+            "E-Mail-Adresse": "quirin@example.com",
+            "Passwort": PASSWORD,
+            "Passwort wiederholen": PASSWORD,
+        },
+    )
+    site.press_mailed_button("quirin@example.com", "/confirm/", "Meine Adresse bestätigen")
+    assert site.path == "/login"
+
+    site.follow("Passwort vergessen?")
+    site.expect_heading("Passwort zurücksetzen")
+    site.submit_form("Link per Mail schicken", **{"E-Mail-Adresse": "quirin@example.com"})
+    site.expect_flash("ist ein Link zum Zurücksetzen seines Passworts unterwegs")
+    site.follow_mail_link("quirin@example.com", "/reset/", subject="Passwort zurücksetzen")
+    site.expect_heading("Neues Passwort wählen")
+    site.submit_form(
+        "Mein Passwort festlegen",
+        **{"Passwort": NEW_PASSWORD, "Passwort wiederholen": NEW_PASSWORD},
+    )
+
+    site.expect_flash("Ihr Passwort ist festgelegt")
