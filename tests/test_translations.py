@@ -86,6 +86,27 @@ PAGES = [
         "This link does not work",
         "Dieser Link funktioniert nicht",
     ),
+    ("reset", "/reset", "Reset your password", "Passwort zurücksetzen"),
+    ("contact", "/contact", "Contact us", "Kontakt"),
+    ("contact sent", "/contact/sent", "Check your inbox", "Sehen Sie in Ihr Postfach"),
+    (
+        "contact received",
+        "/contact/received",
+        "Thank you: we received your message",
+        "Danke: Wir haben Ihre Nachricht erhalten",
+    ),
+    (
+        "contact link",
+        "/contact/verify/nonsense",
+        "This link does not work",
+        "Dieser Link funktioniert nicht",
+    ),
+    (
+        "address change link",
+        "/change-email/nonsense",
+        "This link does not work",
+        "Dieser Link funktioniert nicht",
+    ),
 ]
 
 
@@ -323,3 +344,56 @@ def test_expired_form_page_is_translated(client) -> None:
 
     assert response.status_code == 400
     assert heading(response) == "Dieses Formular ist abgelaufen"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/change-password", "Passwort ändern"),
+        ("/change-email", "E-Mail-Adresse ändern"),
+    ],
+)
+def test_logged_in_forms_of_the_other_flows_are_translated(
+    client, make_user, path, expected
+) -> None:
+    make_user("vera@example.com")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = GERMAN["Accept-Language"]
+    submit(client, "/login", {"email": "vera@example.com", "password": PASSWORD})
+
+    assert heading(client.get(path)) == expected
+
+
+def test_reset_request_flash_and_mail_are_translated(client, make_user, outbox) -> None:
+    make_user("wim@example.com")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = GERMAN["Accept-Language"]
+
+    submit(client, "/reset", {"email": "wim@example.com"})
+
+    body = client.get("/login").get_data(as_text=True)
+    assert "ist ein Link zum Zurücksetzen seines Passworts unterwegs." in body
+    [mail] = outbox("wim@example.com")
+    assert mail.subject == "Passwort zurücksetzen"
+
+
+def test_contact_length_limit_is_written_the_german_way(client) -> None:
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = GERMAN["Accept-Language"]
+
+    response = submit(
+        client, "/contact", {"name": "Ada", "email": "ada@example.com", "message": "x" * 5001}
+    )
+
+    assert "Verwenden Sie höchstens 5.000 Zeichen; dies hat 5.001." in response.get_data(
+        as_text=True
+    )
+
+
+def test_site_copy_of_a_contact_message_keeps_the_site_language(client, outbox) -> None:
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = GERMAN["Accept-Language"]
+    submit(client, "/contact", {"name": "Ada", "email": "ada@example.com", "message": "Hallo"})
+    [verify] = outbox("ada@example.com")
+
+    submit(client, verify.link("/contact/verify/"))
+
+    assert verify.subject.startswith("Haben Sie uns geschrieben?")
+    [copy] = [m for m in outbox() if m.kind == "contact_delivery"]
+    assert copy.subject.startswith("Contact form: message")

@@ -142,8 +142,10 @@ def _csrf_error(error: CSRFError) -> tuple[str, int]:
     if _unreadable_form():
         return render_template(
             "mailproof/error.html",
-            title="We could not read what you sent",
-            message="Part of it was not valid UTF-8 text. Go back, reload the page and retype it.",
+            title=gettext("We could not read what you sent"),
+            message=gettext(
+                "Part of it was not valid UTF-8 text. Go back, reload the page and retype it."
+            ),
         ), 400
     return render_template(
         "mailproof/error.html",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import flask_babel
 from flask import Flask, has_request_context, request
-from flask_babel import Babel, get_babel, get_locale
+from flask_babel import Babel, force_locale, get_babel, get_locale
 
 #: Where the compiled catalogs (``<locale>/LC_MESSAGES/messages.mo``) are shipped.
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -35,6 +35,22 @@ def ngettext(singular: str, plural: str, num: int, **variables: t.Any) -> str:
 def lazy_gettext(string: str, **variables: t.Any) -> t.Any:
     """Translate ``string`` when it is shown, not now (for form labels and messages)."""
     return flask_babel.lazy_gettext(string, **variables)
+
+
+def format_number(number: int) -> str:
+    """Write ``number`` as the current language does (``5,000`` in English, ``5.000`` in German)."""
+    if get_locale() is None:  # No application context: no language either.
+        return f"{number:,}"
+    return t.cast("str", flask_babel.format_number(number))
+
+
+def site_language() -> t.ContextManager[None]:
+    """Speak the application's default language inside ``with`` (mail to the site's own people).
+
+    A mail to the site's owner is rendered in the request of someone else, whose browser may
+    ask for another language.
+    """
+    return t.cast("t.ContextManager[None]", force_locale(get_babel().default_locale))
 
 
 def N_(string: str) -> str:  # The name gettext tools look for.

@@ -5,9 +5,9 @@ A new flow's test reads like its steps, e.g. a password reset::
     sign_up(site, "ann@example.com")
     log_out(site)
     site.goto("/reset")
-    site.submit_form("Send me a link", **{"Email address": "ann@example.com"})
+    site.submit_form("Mail me a link", **{"Email address": "ann@example.com"})
     site.follow_mail_link("ann@example.com", "/reset/")
-    site.submit_form("Set the password", **{"Password": NEW, "Repeat the password": NEW})
+    site.submit_form("Set my password", **{"Password": NEW, "Repeat the password": NEW})
     log_in(site, "ann@example.com", NEW)
 
 Fill fields by their visible label and press buttons by their visible name: a test that

@@ -51,7 +51,9 @@ def test_tour_of_the_main_pages(site: Site, screenshots: Path | None) -> None:
     assert len(site.audited) >= 8, site.audited
 
 
-@pytest.mark.parametrize("path", ["/", "/register", "/login", "/resend", "/unconfirmed", "/_mail"])
+@pytest.mark.parametrize(
+    "path", ["/", "/register", "/login", "/resend", "/unconfirmed", "/_mail", "/reset", "/contact"]
+)
 def test_pages_fit_a_phone(site: Site, path: str) -> None:
     site.page.set_viewport_size({"width": PHONE_WIDTH, "height": 740})
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select, update
 from ..addresses import Address, parse_address
 from ..clock import utcnow
 from ..errors import InvalidContactField, RateLimited, TokenExpired, TokenInvalid, TokenUsed
+from ..i18n import N_, format_number, gettext, site_language
 from ..links import describe_duration, external_url
 from ..logs import auth_logger
 from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH, ContactMessageMixin
@@ -34,7 +35,7 @@ DELIVERED = "delivered"
 # NUL, and escape sequences would reach the terminal of whoever lists messages.
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-_EMPTY_REASONS = {"name": "Enter your name.", "message": "Write your message."}
+_EMPTY_REASONS = {"name": N_("Enter your name."), "message": N_("Write your message.")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,13 +57,16 @@ def clean_contact_text(field: str, value: str, max_length: int) -> str:
     """
     text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
     if not text:
-        raise InvalidContactField(field, _EMPTY_REASONS.get(field, "Fill this in."))
+        raise InvalidContactField(field, gettext(_EMPTY_REASONS.get(field, N_("Fill this in."))))
     if len(text) > max_length:
-        raise InvalidContactField(
-            field, f"Use at most {max_length:,} characters; this has {len(text):,}."
+        reason = gettext(
+            "Use at most %(limit)s characters; this has %(length)s.",
+            limit=format_number(max_length),
+            length=format_number(len(text)),
         )
+        raise InvalidContactField(field, reason)
     if _CONTROL_CHARS.search(text):
-        raise InvalidContactField(field, "This contains control characters; remove them.")
+        raise InvalidContactField(field, gettext("This contains control characters; remove them."))
     return text
 
 
@@ -248,9 +252,11 @@ def _release(row: ContactMessageMixin, now: dt.datetime) -> ContactMessageMixin:
             row.id,
         )
     else:
-        state.outbox.queue(
-            recipient, "contact_delivery", {"contact_message": row}, reply_to=row.email
-        )
+        # The site's copy speaks the site's language, not that of the sender's browser.
+        with site_language():
+            state.outbox.queue(
+                recipient, "contact_delivery", {"contact_message": row}, reply_to=row.email
+            )
         row.status, row.delivered_at = DELIVERED, now
     state.db.session.commit()
     log.info("contact message %s released (%s)", row.id, row.status)

@@ -21,6 +21,7 @@ from ..errors import (
     TokenSuperseded,
     TokenUsed,
 )
+from ..i18n import gettext
 from ..links import describe_duration, external_url
 from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
@@ -40,7 +41,7 @@ def _new_address(user: UserMixin, email: str, password: str) -> Address:
         log.info("address change refused for user %s: wrong password", user.id)
         raise InvalidCredentials()
     if address.email == user.email:
-        raise InvalidAddress("This is your address already.")
+        raise InvalidAddress(gettext("This is your address already."))
     return address
 
 

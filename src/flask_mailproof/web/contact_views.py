@@ -15,6 +15,7 @@ from ..errors import (
     TokenUsed,
 )
 from ..flows.contact import check_contact_token, submit_contact_message, verify_contact_message
+from ..i18n import gettext
 from ..links import describe_duration
 from ..state import current_state
 from .blueprint import bp
@@ -49,7 +50,10 @@ def contact() -> Response:
         else:
             if not submitted.held:
                 return redirect(url_for("mailproof.contact_received"))
-            flash(f"We sent a link to {submitted.contact_message.email}.", "info")
+            flash(
+                gettext("We sent a link to %(email)s.", email=submitted.contact_message.email),
+                "info",
+            )
             return redirect(url_for("mailproof.contact_sent"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return page("contact.html", status, form=form)
@@ -59,8 +63,11 @@ def _too_many_pending(form: ContactForm, limited: RateLimited) -> Response:
     # Nothing is dropped silently: the sender is told why, and the form keeps what they wrote.
     add_field_error(
         form.email,
-        "Messages from this address are waiting for verification: open the links we mailed "
-        f"to it first, or try again in {_wait_in_minutes(limited.retry_after)}.",
+        gettext(
+            "Messages from this address are waiting for verification: open the links we "
+            "mailed to it first, or try again in %(wait)s.",
+            wait=_wait_in_minutes(limited.retry_after),
+        ),
     )
     response = page("contact.html", 429, form=form)
     response.headers["Retry-After"] = str(limited.retry_after)

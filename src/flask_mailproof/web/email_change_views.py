@@ -17,6 +17,7 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..flows import email_change
+from ..i18n import gettext
 from ..models import UserMixin
 from .blueprint import bp
 from .forms import ButtonForm, ChangeEmailForm
@@ -47,43 +48,52 @@ def _ask_for_change(user: UserMixin, form: ChangeEmailForm) -> Response:
     email, password = form.email.data, form.current_password.data
     if user.is_confirmed:
         address = email_change.request_email_change(user, email, password)
-        flash(f"A link is on its way to {address.email}; your address changes when you use it.")
+        flash(
+            gettext(
+                "A link is on its way to %(email)s; your address changes when you use it.",
+                email=address.email,
+            )
+        )
         return redirect(url_for("mailproof.profile"))
     # Nothing proved the mistyped address yet, so it is simply replaced.
     email_change.correct_unconfirmed_address(user, email, password)
-    flash(f"Your address is now {user.email}; the confirmation link is on its way there.")
+    flash(
+        gettext(
+            "Your address is now %(email)s; the confirmation link is on its way there.",
+            email=user.email,
+        )
+    )
     return redirect(url_for("mailproof.unconfirmed"))
 
 
 def _show_change_error(form: ChangeEmailForm, error: Exception) -> None:
     if isinstance(error, InvalidCredentials):
-        add_field_error(form.current_password, "This is not your current password.")
+        add_field_error(form.current_password, gettext("This is not your current password."))
     elif isinstance(error, InvalidAddress):
         show_flow_error(form, error)
     elif isinstance(error, AddressTaken):
-        add_field_error(form.email, "Another account has this address.")
+        add_field_error(form.email, gettext("Another account has this address."))
     else:
-        add_field_error(form.email, "Your address is confirmed already; reload the page.")
+        add_field_error(form.email, gettext("Your address is confirmed already; reload the page."))
 
 
-def _link_problem(error: TokenError, what: str) -> Response:
+def _link_problem(error: TokenError, expired: str) -> Response:
+    """Explain why a link cannot be used; ``expired`` says how long such links work."""
     if isinstance(error, TokenInvalid):
-        return page(
-            "error.html", 404, title="This link does not work", message="It may be incomplete."
-        )
+        title, message = gettext("This link does not work"), gettext("It may be incomplete.")
+        return page("error.html", 404, title=title, message=message)
     if isinstance(error, TokenExpired):
-        message = f"Links that {what} work for a limited time."
-        return page("error.html", 410, title="This link has expired", message=message)
+        return page("error.html", 410, title=gettext("This link has expired"), message=expired)
     if isinstance(error, TokenSuperseded):
-        message = "A newer address change was asked for since; only its link works."
-        return page("error.html", 410, title="A newer link was sent", message=message)
-    message = "The account's address is no longer the one this link was made for."
-    return page("error.html", 410, title="This link was used", message=message)
+        message = gettext("A newer address change was asked for since; only its link works.")
+        return page("error.html", 410, title=gettext("A newer link was sent"), message=message)
+    message = gettext("The account's address is no longer the one this link was made for.")
+    return page("error.html", 410, title=gettext("This link was used"), message=message)
 
 
 def _address_taken() -> Response:
-    message = "Another account has this address now, so the change cannot be made."
-    return page("error.html", 409, title="This address is taken", message=message)
+    message = gettext("Another account has this address now, so the change cannot be made.")
+    return page("error.html", 409, title=gettext("This address is taken"), message=message)
 
 
 @bp.route("/change-email/<token>", methods=["GET", "POST"])
@@ -99,10 +109,12 @@ def confirm_email_change(token: str) -> Response:
             return keep_referrer_on_site(response)
         user = email_change.confirm_email_change(token)
     except TokenError as error:
-        return keep_referrer_on_site(_link_problem(error, "change an address"))
+        return keep_referrer_on_site(
+            _link_problem(error, gettext("Links that change an address work for a limited time."))
+        )
     except AddressTaken:
         return keep_referrer_on_site(_address_taken())
-    flash(f"Your address is now {user.email}.", "success")
+    flash(gettext("Your address is now %(email)s.", email=user.email), "success")
     if current_user.is_authenticated and current_user.id == user.id:
         return redirect(url_for("mailproof.profile"))
     return redirect(url_for("mailproof.login"))
@@ -118,14 +130,19 @@ def revert_email_change(token: str) -> Response:
             return keep_referrer_on_site(response)
         user = email_change.revert_email_change(token)
     except TokenError as error:
-        return keep_referrer_on_site(_link_problem(error, "undo a change"))
+        return keep_referrer_on_site(
+            _link_problem(error, gettext("Links that undo a change work for a limited time."))
+        )
     except AddressTaken:
         return keep_referrer_on_site(_address_taken())
     if current_user.is_authenticated and current_user.id == user.id:
         logout_user()
     flash(
-        f"Your address is {user.email} again and every session has ended. If someone else "
-        "changed it, they may know your password: set a new one now.",
+        gettext(
+            "Your address is %(email)s again and every session has ended. If someone else "
+            "changed it, they may know your password: set a new one now.",
+            email=user.email,
+        ),
         "success",
     )
     return redirect(url_for("mailproof.reset_request"))

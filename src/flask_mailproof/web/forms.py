@@ -103,13 +103,13 @@ class ContactForm(FlaskForm):
     """The contact form: who writes, from which address, and what."""
 
     name = StringField(
-        "Your name",
+        lazy_gettext("Your name"),
         validators=[_contact_text("name", CONTACT_NAME_MAX_LENGTH)],
         render_kw={"autocomplete": "name"},
     )
-    email = _email_field("Your email address")
+    email = _email_field(lazy_gettext("Your email address"))
     message = TextAreaField(
-        "Message",
+        lazy_gettext("Message"),
         validators=[_contact_text("message", CONTACT_MESSAGE_MAX_LENGTH)],
         render_kw={"rows": 8},
     )
@@ -117,8 +117,11 @@ class ContactForm(FlaskForm):
 
 def _current_password_field() -> t.Any:
     return PasswordField(
-        "Current password",
-        validators=[DataRequired("Enter your current password."), _password_size],
+        lazy_gettext("Current password"),
+        validators=[
+            DataRequired(lazy_gettext("Enter your current password.")),
+            _password_size,
+        ],
         render_kw={"autocomplete": "current-password"},
     )
 
@@ -135,5 +138,5 @@ class ChangePasswordForm(FlaskForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    email = _email_field("New email address")
+    email = _email_field(lazy_gettext("New email address"))
     current_password = _current_password_field()

@@ -19,6 +19,7 @@ from flask import abort, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from ..errors import RateLimited
+from ..i18n import gettext
 from ..limits import attempt_key
 from ..state import current_state
 from .blueprint import bp
@@ -36,8 +37,10 @@ def too_many_requests(retry_after: int) -> Response:
     response = Response(
         render_template(
             "mailproof/error.html",
-            title="Too many attempts",
-            message=f"Please wait {retry_after} seconds before trying again.",
+            title=gettext("Too many attempts"),
+            message=gettext(
+                "Please wait %(seconds)d seconds before trying again.", seconds=retry_after
+            ),
         ),
         status=429,
         mimetype="text/html",

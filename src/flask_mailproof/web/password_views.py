@@ -17,6 +17,7 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..flows import password_change, password_reset
+from ..i18n import gettext
 from .blueprint import bp
 from .forms import ChangePasswordForm, EmailForm, PasswordResetForm
 from .gating import confirmed_required
@@ -50,7 +51,9 @@ def reset_request() -> Response:
         else:
             # The same answer, headers and cookies for every address, known or not.
             flash(
-                "If an account has that address, a link to reset its password is on its way.",
+                gettext(
+                    "If an account has that address, a link to reset its password is on its way."
+                ),
                 "info",
             )
             return keep_referrer_on_site(redirect(url_for("mailproof.login")))
@@ -76,7 +79,9 @@ def _reset_form(token: str, *, action_token: str) -> Response:
             password_reset.reset_password(token, form.password.data)
             session.pop(_SESSION_KEY, None)
             flash(
-                "Your password is set, and every session of your account has ended. Log in.",
+                gettext(
+                    "Your password is set, and every session of your account has ended. Log in."
+                ),
                 "success",
             )
             return redirect(url_for("mailproof.login"))
@@ -90,16 +95,17 @@ def _reset_form(token: str, *, action_token: str) -> Response:
 
 
 def _reset_link_problem(error: TokenError) -> Response:
+    status = 404 if isinstance(error, TokenInvalid) else 410
     if isinstance(error, TokenInvalid):
-        title, message, status = "This link does not work", "It may be incomplete.", 404
+        title, message = gettext("This link does not work"), gettext("It may be incomplete.")
     elif isinstance(error, TokenExpired):
-        title, message, status = "This link has expired", "Reset links work for a while.", 410
+        title = gettext("This link has expired")
+        message = gettext("Reset links work for a while.")
     elif isinstance(error, TokenSuperseded):
-        title, message, status = "A newer link was sent", "Only the latest link works.", 410
+        title, message = gettext("A newer link was sent"), gettext("Only the latest link works.")
     else:
-        title = "This link was used"
-        message = "The password, the address or a login changed since it was sent."
-        status = 410
+        title = gettext("This link was used")
+        message = gettext("The password, the address or a login changed since it was sent.")
     return page("reset_problem.html", status, title=title, message=message)
 
 
@@ -117,14 +123,14 @@ def change_password() -> Response:
             return too_many_requests(limited.retry_after)
         except InvalidCredentials:
             count_ip("login_failures")
-            add_field_error(form.current_password, "This is not your current password.")
+            add_field_error(form.current_password, gettext("This is not your current password."))
         except PasswordRejected as error:
             show_flow_error(form, error)
         else:
             # Every other session ended with the stamp; this one continues in a fresh session.
             session.clear()
             login_user(user)
-            flash("Your password is changed; every other session has ended.", "success")
+            flash(gettext("Your password is changed; every other session has ended."), "success")
             return redirect(url_for("mailproof.profile"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return page("change_password.html", status, form=form)
