@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from playwright.sync_api import Browser, Playwright, sync_playwright
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from conftest import test_config
 from demo import create_app
@@ -72,6 +72,14 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """The development server without its access log: request lines hold mailed links, and
+    the suite checks that no link reaches a log (production servers: see docs/security.md)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 class _Dispatcher:
     """The server's WSGI app, set once the port (and so ``MAILPROOF_BASE_URL``) is known."""
 
@@ -88,7 +96,9 @@ class LiveServer:
     def __init__(self, tmp_path: Path, overrides: dict[str, t.Any]) -> None:
         tmp_path.mkdir(parents=True, exist_ok=True)
         self._dispatcher = _Dispatcher()
-        self._server: BaseWSGIServer = make_server("127.0.0.1", 0, self._dispatcher, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            "127.0.0.1", 0, self._dispatcher, threaded=True, request_handler=_QuietHandler
+        )
         try:
             self._start(tmp_path, overrides)
         except BaseException:
