@@ -6,7 +6,7 @@ import datetime as dt
 import math
 import typing as t
 
-from sqlalchemy import or_, update
+from sqlalchemy import update
 
 from ..addresses import parse_address
 from ..clock import utcnow
@@ -23,7 +23,7 @@ from ..models import UserMixin
 from ..signals import confirmation_sent, email_confirmed
 from ..state import current_state
 from ..tokens import Purpose, digest, same
-from .accounts import find_user_by_address, find_user_by_id
+from .accounts import claim_send_slot, find_user_by_address, find_user_by_id
 from .codes import discard_codes, issue_code, redeem_code
 
 log = auth_logger("flask_mailproof.confirmation")
@@ -151,23 +151,16 @@ def _claim_resend_slot(user: UserMixin, interval: int) -> bool:
     """Bump the counter and stamp the send time if ``interval`` has passed; race-safe."""
     state = current_state()
     model = state.models.user
-    now = utcnow()
-    result = state.db.session.execute(
-        update(model)
-        .where(
-            model.id == user.id,
-            model.confirmed_at.is_(None),
-            or_(
-                model.confirmation_sent_at.is_(None),
-                model.confirmation_sent_at <= now - dt.timedelta(seconds=interval),
-            ),
-        )
-        .values(confirm_counter=model.confirm_counter + 1, confirmation_sent_at=now)
+    claimed = claim_send_slot(
+        user,
+        "confirmation_sent_at",
+        interval,
+        model.confirmed_at.is_(None),
+        confirm_counter=model.confirm_counter + 1,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    state.db.session.refresh(user)
-    return True
+    if claimed:
+        state.db.session.refresh(user)
+    return claimed
 
 
 def next_resend_at(user: UserMixin) -> dt.datetime | None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import current_app
-from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 
 from ..addresses import parse_address
@@ -16,7 +13,7 @@ from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, user_registered
 from ..state import current_state
-from .accounts import find_user_by_address
+from .accounts import claim_send_slot, find_user_by_address
 from .confirmation import (
     queue_confirmation_mail,
     resend_confirmation,
@@ -89,7 +86,7 @@ def _answer_existing_account(user: UserMixin) -> None:
         "login_link": external_url("mailproof.login"),
         "reset_link": _reset_link(),
     }
-    if not _claim_notice_slot(user, state.settings.resend_interval):
+    if not claim_send_slot(user, "account_notice_sent_at", state.settings.resend_interval):
         # A notice went out moments ago: none now (no inbox flooding), in the time one takes.
         state.outbox.queue_decoy(user.email, "account_exists", context)
         log.info("registration attempted for existing user %s; notice sent recently", user.id)
@@ -97,25 +94,6 @@ def _answer_existing_account(user: UserMixin) -> None:
     state.outbox.queue(user.email, "account_exists", context)
     state.db.session.commit()
     log.info("registration attempted for existing user %s", user.id)
-
-
-def _claim_notice_slot(user: UserMixin, interval: int) -> bool:
-    """Stamp the notice time if ``interval`` has passed since the last notice; race-safe."""
-    state = current_state()
-    model = state.models.user
-    now = utcnow()
-    result = state.db.session.execute(
-        update(model)
-        .where(
-            model.id == user.id,
-            or_(
-                model.account_notice_sent_at.is_(None),
-                model.account_notice_sent_at <= now - dt.timedelta(seconds=interval),
-            ),
-        )
-        .values(account_notice_sent_at=now)
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def _reset_link() -> str | None:
