@@ -209,7 +209,7 @@ def _attempt(
 def _send_one(connection: t.Any, row: OutboxMixin) -> Exception | None:
     try:
         envelope_from = envelope_sender(_header(row.raw, "From"))
-        smtputf8 = is_smtputf8(row.raw)
+        smtputf8 = is_smtputf8(row.raw, row.recipient)
         raw = row.raw.encode("utf-8" if smtputf8 else "ascii")
         connection.send(envelope_from, row.recipient, raw, smtputf8=smtputf8)
     except (TemporaryDeliveryError, PermanentDeliveryError) as exc:

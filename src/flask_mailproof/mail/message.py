@@ -94,12 +94,12 @@ def build_mime(mail: OutgoingMail) -> EmailMessage:
     return message
 
 
-def is_smtputf8(raw: str) -> bool:
-    """Return whether the stored message ``raw`` must be sent with SMTPUTF8.
+def is_smtputf8(raw: str, recipient: str) -> bool:
+    """Return whether the stored message ``raw`` to ``recipient`` must go with SMTPUTF8.
 
     :func:`build_mime` makes every other message pure ASCII, so no column is needed.
     """
-    return not raw.isascii()
+    return not (raw.isascii() and recipient.isascii())
 
 
 def envelope_sender(header_value: str) -> str:
