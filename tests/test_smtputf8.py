@@ -176,3 +176,13 @@ def test_the_smtputf8_refusal_is_a_permanent_error(smtp):
 
     with transport.connect() as connection, pytest.raises(PermanentDeliveryError, match="SMTP"):
         connection.send("a@example.com", JOSE, b"x", smtputf8=True)
+
+
+def test_the_dev_mailbox_shows_a_mail_to_a_non_ascii_address(app, client):
+    register(client, JOSE)
+    [row] = rows(app)
+
+    page = client.get(f"/_mail/{row.id}").text
+
+    assert JOSE in page
+    assert "/confirm/" in page

@@ -88,7 +88,8 @@ def build_mime(mail: OutgoingMail) -> EmailMessage:
     message["Date"] = email.utils.formatdate(localtime=False)
     if mail.reply_to is not None:
         message["Reply-To"] = check_header_value("Reply-To", mail.reply_to)
-    # Quoted-printable keeps the stored message ASCII whatever the language.
+    # Quoted-printable keeps the body ASCII whatever the language (and so the whole message,
+    # unless an address needs SMTPUTF8).
     message.set_content(mail.text, subtype="plain", cte="quoted-printable")
     message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
     return message
