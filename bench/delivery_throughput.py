@@ -26,9 +26,11 @@ class _PerMessageConnection:
     def __init__(self, transport: t.Any) -> None:
         self._transport = transport
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+    def send(
+        self, envelope_from: str, recipient: str, raw: bytes, *, smtputf8: bool = False
+    ) -> None:
         with self._transport.connect() as connection:
-            connection.send(envelope_from, recipient, raw)
+            connection.send(envelope_from, recipient, raw, smtputf8=smtputf8)
 
 
 class PerMessageTransport:

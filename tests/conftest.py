@@ -399,3 +399,13 @@ def another_app(config: dict[str, t.Any]) -> t.Iterator[t.Callable[..., Flask]]:
         with application.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@pytest.fixture
+def smtputf8_smtp(config: dict[str, t.Any]) -> t.Iterator[SMTPServer]:
+    """Like ``smtp``, but the server advertises SMTPUTF8 (RFC 6531); ask for it before ``app``."""
+    server = SMTPServer(smtputf8=True)
+    server.start()
+    config.update(server.config)
+    yield server
+    server.stop()

@@ -30,9 +30,14 @@ def free_port() -> int:
 class SMTPServer:
     """An aiosmtpd server in a thread, recording what it accepts and every DATA it saw."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = False) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
+        #: Whether the server advertises SMTPUTF8 (RFC 6531) and accepts UTF-8 envelopes.
+        self.smtputf8 = smtputf8
+        #: The envelope of every accepted message (``mail_from``, ``rcpt_tos``,
+        #: ``mail_options``, ``original_content``), in the order of :attr:`received`.
+        self.envelopes: list[Envelope] = []
         #: Replies for the next DATA commands, oldest first; empty: accept.
         self.replies: collections.deque[str] = collections.deque()
         #: Seconds to wait before answering each DATA.
@@ -52,7 +57,13 @@ class SMTPServer:
         return {"MAIL_SERVER": self.host, "MAIL_PORT": self.port, "MAIL_TIMEOUT": 5}
 
     def start(self) -> None:
-        self._controller = Controller(self, hostname=self.host, port=self.port, ready_timeout=5)
+        self._controller = Controller(
+            self,
+            hostname=self.host,
+            port=self.port,
+            ready_timeout=5,
+            enable_SMTPUTF8=self.smtputf8,
+        )
         self._controller.start()
 
     def stop(self) -> None:
@@ -86,4 +97,5 @@ class SMTPServer:
             return reply
         with self._lock:
             self.received.append(message)
+            self.envelopes.append(envelope)
         return "250 OK"

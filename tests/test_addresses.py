@@ -38,7 +38,48 @@ def test_surrounding_whitespace_is_dropped():
 
 
 def test_internationalised_domain_is_normalised():
-    assert parse_address("user@BÜCHER.example").email == "user@bücher.example"
+    # One spelling per domain, the one every mail server carries: only a local part can
+    # need SMTPUTF8.
+    assert parse_address("user@BÜCHER.example").email == "user@xn--bcher-kva.example"
+
+
+def test_a_domain_and_its_idna_spelling_are_one_address():
+    assert parse_address("user@bücher.example") == parse_address("user@XN--BCHER-KVA.example")
+
+
+def test_non_ascii_local_part_is_kept_as_typed():
+    assert parse_address("José@BÜCHER.example").email == "José@xn--bcher-kva.example"
+
+
+def test_local_part_is_stored_in_nfc():
+    assert parse_address("jose\u0301@example.com").email == "jos\u00e9@example.com"
+
+
+def test_key_of_a_parsed_address_is_the_key_of_its_stored_form():
+    address = parse_address("STRASSE@BÜCHER.example")
+
+    assert address.key == address_key(address.email) == parse_address("straße@bücher.example").key
+
+
+def test_local_part_of_64_octets_is_accepted():
+    assert parse_address("\u00e9" * 32 + "@example.com").email == "\u00e9" * 32 + "@example.com"
+
+
+def test_local_part_of_65_octets_is_refused():
+    # 33 characters, 66 octets in UTF-8: RFC 5321 counts octets.
+    with pytest.raises(InvalidAddress, match="64 bytes"):
+        parse_address("\u00e9" * 33 + "@example.com")
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["\uff4d\uff49\uff4b\uff45@example.com", "\ufb01le@example.com", "bob\u00b2@example.com"],
+    ids=["full width", "ligature", "superscript"],
+)
+def test_compatibility_spellings_are_refused(value):
+    # The key folds them onto plain letters: stored, they would squat another account.
+    with pytest.raises(InvalidAddress, match="ordinary letters"):
+        parse_address(value)
 
 
 def test_address_of_254_characters_is_accepted():

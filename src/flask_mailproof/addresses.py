@@ -13,6 +13,9 @@ from .i18n import gettext
 #: RFC 5321's limit on a forward path, and email-validator's.
 MAX_ADDRESS_LENGTH = 254
 
+#: RFC 5321's limit on a local part, in octets (of its UTF-8 form, RFC 6531).
+MAX_LOCAL_PART_OCTETS = 64
+
 #: What a form parser puts where the request had bytes that are not UTF-8.
 REPLACEMENT_CHARACTER = "\ufffd"
 
@@ -21,11 +24,14 @@ REPLACEMENT_CHARACTER = "\ufffd"
 class Address:
     """A validated address.
 
-    :param email: the address as we store it and send to: an ASCII local part, the domain
-        lower-cased and in its IDNA form (``bücher.de`` becomes ``xn--bcher-kva.de``).
+    :param email: the address as we store it and send to: the local part as typed, in Unicode
+        NFC (it may be non-ASCII: such mail goes out with SMTPUTF8), and the domain lower-cased
+        and always in its ASCII (IDNA) form (``bücher.de`` becomes ``xn--bcher-kva.de``), so
+        one domain has one spelling and only the local part can need SMTPUTF8.
     :param key: what two addresses must differ in to be two accounts: NFKC, then Unicode case
-        folding, so ``Bob@x`` and ``bob@x`` are one account (and one rate-limit count, with
-        full-width ``BOB@x`` as typed).
+        folding, so ``Bob@x`` and ``bob@x`` are one account, and so are ``straße@x`` and
+        ``STRASSE@x``; ``josé@x`` and ``jose@x`` are two, and so are ``mike@x`` and the
+        same spelt with a dotless i (CVE-2019-19844).
     """
 
     email: str
@@ -33,7 +39,7 @@ class Address:
 
 
 def address_key(email: str) -> str:
-    """Return the uniqueness key of an already-validated address."""
+    """Return the uniqueness key of an address in the form :func:`parse_address` returns."""
     return unicodedata.normalize("NFKC", email).casefold()
 
 
@@ -67,9 +73,9 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
             allow_quoted_local=False,
             allow_domain_literal=False,
             allow_display_name=False,
-            # SMTP without the SMTPUTF8 extension (what the transport speaks) cannot carry a
-            # non-ASCII local part: one such address stalled every delivery run behind it.
-            allow_smtputf8=False,
+            # A non-ASCII local part is mailed with SMTPUTF8 (RFC 6531); a server without it
+            # fails that one message, never the others.
+            allow_smtputf8=True,
             # RFC 5321's 64-character limit on the local part, which is off by default.
             strict=True,
         )
@@ -78,6 +84,16 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         raise InvalidAddress(
             gettext("This is not a valid email address (%(detail)s)", detail=str(exc))
         ) from None
-    # The domain in its ASCII (IDNA) form, the only one SMTP and the To header carry.
-    normalised = result.ascii_email or result.normalized
+    local = result.local_part
+    if len(local.encode("utf-8")) > MAX_LOCAL_PART_OCTETS:
+        raise InvalidAddress(
+            gettext("The part before the @ has at most %(num)d bytes.", num=MAX_LOCAL_PART_OCTETS)
+        )
+    # Full-width letters, the Kelvin sign, ligatures...: the key folds them onto plain letters,
+    # so "mike@x" typed in full-width letters would squat mike@x's account and take its mail.
+    # Nobody's mailbox is spelt so; refused rather than stored.
+    if unicodedata.normalize("NFKC", local) != local:
+        raise InvalidAddress(gettext("Type the address in ordinary letters."))
+    # The domain in its ASCII (IDNA) form, which every server carries; the local part is NFC.
+    normalised = f"{local}@{result.ascii_domain}"
     return Address(email=normalised, key=address_key(normalised))

@@ -95,7 +95,8 @@ class OutboxMixin:
     kind: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(998))
-    #: The whole RFC 5322 message, ASCII-only (quoted-printable parts, encoded headers).
+    #: The whole RFC 5322 message: ASCII (quoted-printable parts, encoded headers), or, when
+    #: an address has a non-ASCII local part, with UTF-8 headers to be sent with SMTPUTF8.
     raw: Mapped[str] = mapped_column(Text)
     #: ``pending``, ``claimed``, ``sent`` or ``failed``.
     status: Mapped[str] = mapped_column(String(16), default="pending")

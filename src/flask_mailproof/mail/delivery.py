@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ..clock import utcnow
 from ..errors import PermanentDeliveryError, TemporaryDeliveryError
-from .message import envelope_sender
+from .message import envelope_sender, is_smtputf8
 
 if t.TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -207,11 +207,19 @@ def _attempt(
 
 
 def _send_one(connection: t.Any, row: OutboxMixin) -> Exception | None:
-    envelope_from = envelope_sender(_header(row.raw, "From"))
     try:
-        connection.send(envelope_from, row.recipient, row.raw.encode("ascii"))
+        envelope_from = envelope_sender(_header(row.raw, "From"))
+        smtputf8 = is_smtputf8(row.raw, row.recipient)
+        raw = row.raw.encode("utf-8" if smtputf8 else "ascii")
+        connection.send(envelope_from, row.recipient, raw, smtputf8=smtputf8)
     except (TemporaryDeliveryError, PermanentDeliveryError) as exc:
         return exc
+    except Exception as exc:
+        # One bad row must never stop the batch (nor every later run, which would meet it
+        # first again). An error nobody foresaw would recur on every retry: the message fails
+        # and stays in the outbox, for `flask mailproof outbox retry` once the cause is fixed.
+        log.exception("mail %s (%s): unexpected error while sending", row.id, row.kind)
+        return PermanentDeliveryError(f"unexpected error: {exc!r}")
     return None
 
 

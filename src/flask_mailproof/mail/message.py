@@ -62,9 +62,25 @@ def make_message_id(domain: str) -> str:
     return email.utils.make_msgid(domain=domain)
 
 
+def needs_smtputf8(mail: OutgoingMail) -> bool:
+    """Return whether an address of ``mail`` has a non-ASCII local part (RFC 6531).
+
+    Domains are stored in their IDNA form, and a non-ASCII display name is an encoded word:
+    only a local part cannot be written in ASCII.
+    """
+    values = [mail.sender, mail.recipient, *([mail.reply_to] if mail.reply_to else [])]
+    return not all(address.isascii() for _, address in email.utils.getaddresses(values))
+
+
 def build_mime(mail: OutgoingMail) -> EmailMessage:
-    """Return a multipart/alternative message, text first, with checked headers."""
-    message = EmailMessage(policy=email.policy.SMTP)
+    """Return a multipart/alternative message, text first, with checked headers.
+
+    An all-ASCII mail is all ASCII (encoded words, quoted-printable parts). A mail with a
+    non-ASCII address is built for SMTPUTF8: its headers in UTF-8 as they are, since an encoded
+    word inside an address is not an address (RFC 2047 section 5); see :func:`is_smtputf8`.
+    """
+    policy = email.policy.SMTPUTF8 if needs_smtputf8(mail) else email.policy.SMTP
+    message = EmailMessage(policy=policy)
     message["From"] = check_header_value("From", mail.sender)
     message["To"] = check_header_value("To", mail.recipient)
     message["Subject"] = check_header_value("Subject", mail.subject)
@@ -72,10 +88,19 @@ def build_mime(mail: OutgoingMail) -> EmailMessage:
     message["Date"] = email.utils.formatdate(localtime=False)
     if mail.reply_to is not None:
         message["Reply-To"] = check_header_value("Reply-To", mail.reply_to)
-    # Quoted-printable keeps the stored message ASCII whatever the language.
+    # Quoted-printable keeps the body ASCII whatever the language (and so the whole message,
+    # unless an address needs SMTPUTF8).
     message.set_content(mail.text, subtype="plain", cte="quoted-printable")
     message.add_alternative(mail.html, subtype="html", cte="quoted-printable")
     return message
+
+
+def is_smtputf8(raw: str, recipient: str) -> bool:
+    """Return whether the stored message ``raw`` to ``recipient`` must go with SMTPUTF8.
+
+    :func:`build_mime` makes every other message pure ASCII, so no column is needed.
+    """
+    return not (raw.isascii() and recipient.isascii())
 
 
 def envelope_sender(header_value: str) -> str:

@@ -14,8 +14,14 @@ from ..errors import PermanentDeliveryError, TemporaryDeliveryError
 class Connection(t.Protocol):
     """An open channel for one batch of messages."""
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
-        """Send one message or raise a :class:`~flask_mailproof.errors.DeliveryError`."""
+    def send(
+        self, envelope_from: str, recipient: str, raw: bytes, *, smtputf8: bool = False
+    ) -> None:
+        """Send one message or raise a :class:`~flask_mailproof.errors.DeliveryError`.
+
+        :param smtputf8: the envelope or headers are UTF-8 (RFC 6531): send with SMTPUTF8,
+            or fail permanently where the server cannot take it.
+        """
 
 
 class Transport(t.Protocol):
@@ -38,7 +44,9 @@ class DevMailboxTransport:
     def connect(self) -> t.Iterator[Connection]:
         yield self
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+    def send(
+        self, envelope_from: str, recipient: str, raw: bytes, *, smtputf8: bool = False
+    ) -> None:
         return None
 
 
@@ -111,7 +119,9 @@ class _SMTPConnection:
         self._client: smtplib.SMTP | None = None
         self._connect_error: TemporaryDeliveryError | PermanentDeliveryError | None = None
 
-    def send(self, envelope_from: str, recipient: str, raw: bytes) -> None:
+    def send(
+        self, envelope_from: str, recipient: str, raw: bytes, *, smtputf8: bool = False
+    ) -> None:
         if self._connect_error is not None:
             # The server could not be reached for this batch: fail the rest fast rather than
             # wait one timeout per message; they are retried with the same backoff.
@@ -123,7 +133,14 @@ class _SMTPConnection:
                 self._connect_error = exc
                 raise
         try:
-            self._client.sendmail(envelope_from, [recipient], raw)
+            if smtputf8:
+                self._require_smtputf8(self._client)
+            self._client.sendmail(
+                envelope_from, [recipient], raw, mail_options=["SMTPUTF8"] if smtputf8 else []
+            )
+        except smtplib.SMTPNotSupportedError:
+            # Raised before MAIL FROM is sent, so the session is clean for the next message.
+            raise _no_smtputf8() from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
             raise _classify_reply(code, reply) from None
@@ -135,6 +152,21 @@ class _SMTPConnection:
             # The session is in an unknown state: drop it, the next message reconnects.
             self._drop()
             raise TemporaryDeliveryError(f"connection lost: {exc!r}") from None
+        except (TemporaryDeliveryError, PermanentDeliveryError):
+            raise  # decided above, with the session in a known state
+        except Exception:
+            # Anything else (a bug, a value smtplib cannot encode) may have left a transaction
+            # open half-way, which would make the next message's MAIL FROM fail: start afresh.
+            self._drop()
+            raise
+
+    @staticmethod
+    def _require_smtputf8(client: smtplib.SMTP) -> None:
+        # A server that greets with HELO, or does not list SMTPUTF8, cannot take the message;
+        # asking again will not teach it, so the message fails for good, alone.
+        client.ehlo_or_helo_if_needed()
+        if not (client.does_esmtp and client.has_extn("smtputf8")):
+            raise _no_smtputf8()
 
     def _reset(self) -> None:
         """Clear the transaction after a refusal so the session can carry the next message."""
@@ -155,6 +187,13 @@ class _SMTPConnection:
             with contextlib.suppress(OSError, smtplib.SMTPException):
                 self._client.quit()
         self._drop()
+
+
+def _no_smtputf8() -> PermanentDeliveryError:
+    return PermanentDeliveryError(
+        "the mail server does not support SMTPUTF8 (RFC 6531), which this message needs for "
+        "its non-ASCII address"
+    )
 
 
 def _classify_reply(
