@@ -76,6 +76,10 @@ def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> N
     )
     if app.debug and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
+    if app.debug and not app.config.get("MAILPROOF_BASE_URL"):
+        # The development server's own address, so mailed links work with FLASK_RUN_PORT too.
+        port = os.environ.get("FLASK_RUN_PORT") or "5000"
+        app.config["MAILPROOF_BASE_URL"] = f"http://127.0.0.1:{port}"
     # Cookies travel over https only, outside debug (Flask's own default is False, so only
     # an explicit setting counts); the development server speaks plain http.
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):

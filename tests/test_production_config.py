@@ -206,3 +206,17 @@ def test_engine_options_come_from_the_environment(config, monkeypatch):
     app = create_app(config)
 
     assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == {"pool_pre_ping": True, "pool_size": 2}
+
+
+def test_debug_links_follow_the_development_server_port(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLASK_RUN_PORT", "5123")
+    monkeypatch.delenv("MAILPROOF_BASE_URL", raising=False)
+    app = create_app(
+        {
+            "DEBUG": True,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'debug.sqlite3'}",
+            "SECRET_KEY": "debug-links-test-key-0123456789abcdef",
+        }
+    )
+
+    assert app.extensions["mailproof"].settings.base_url == "http://127.0.0.1:5123"
