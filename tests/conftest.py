@@ -8,13 +8,11 @@ import email.policy
 import logging
 import os
 import re
-import socket
 import types
 import typing as t
 from urllib.parse import quote_from_bytes, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -333,43 +331,6 @@ def session_of(app: Flask, response: TestResponse) -> dict[str, t.Any] | None:
             value = rest.split(";", 1)[0]
             return dict(serializer.loads(value)) if value else {}
     return None
-
-
-@dataclasses.dataclass
-class CaughtMail:
-    """One SMTP transaction as the server saw it."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-
-
-class _SMTPCatcher:
-    def __init__(self) -> None:
-        self.mails: list[CaughtMail] = []
-
-    async def handle_DATA(self, server: t.Any, session: t.Any, envelope: t.Any) -> str:
-        self.mails.append(CaughtMail(envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_catcher(config: dict[str, t.Any]) -> t.Iterator[list[CaughtMail]]:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1, set as the app's MAIL_SERVER.
-
-    Yields the list of transactions it received; ask for it before ``app``.
-    """
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    handler = _SMTPCatcher()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    try:
-        yield handler.mails
-    finally:
-        controller.stop()
 
 
 def raw_post(client: FlaskClient, url: str, fields: dict[str, bytes]) -> TestResponse:

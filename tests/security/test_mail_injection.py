@@ -25,7 +25,7 @@ def deliver(app):
 
 
 def parsed(caught):
-    return email.message_from_bytes(caught.raw, policy=email.policy.default)
+    return email.message_from_bytes(caught.original_content, policy=email.policy.default)
 
 
 def register(client, address):
@@ -51,12 +51,12 @@ def queue(reply_to):
 
 
 @pytest.mark.parametrize("address", [LONG_LOCAL, "Bob@EXAMPLE.com", "x+y@b\u00fccher.de"])
-def test_the_smtp_server_sees_one_recipient_and_one_to_header(smtp_catcher, app, client, address):
+def test_the_smtp_server_sees_one_recipient_and_one_to_header(smtp, app, client, address):
     register(client, address)
 
     report = deliver(app)
 
-    [caught] = smtp_catcher
+    [caught] = smtp.envelopes
     stored = current_address(app)
     assert report.sent == 1
     assert caught.rcpt_tos == [stored]
@@ -75,14 +75,12 @@ def current_address(app):
     "address",
     ["a@example.com\r\nBcc: evil@x.example", "a@example.com\nRCPT TO:<evil@x.example>"],
 )
-def test_a_line_break_in_the_address_never_reaches_the_smtp_server(
-    smtp_catcher, app, client, address
-):
+def test_a_line_break_in_the_address_never_reaches_the_smtp_server(smtp, app, client, address):
     response = register(client, address)
     deliver(app)
 
     assert response.status_code == 422
-    assert smtp_catcher == []
+    assert smtp.envelopes == []
 
 
 @pytest.mark.parametrize(
@@ -120,14 +118,14 @@ def test_a_header_injection_in_a_request_answers_400_and_writes_nothing(app, cli
     assert rows(app) == 0
 
 
-def test_a_safe_reply_to_arrives_as_one_header(smtp_catcher, app):
+def test_a_safe_reply_to_arrives_as_one_header(smtp, app):
     with app.app_context():
         queue("Zo\u00eb Example <zoe@example.com>")
         db.session.commit()
 
     deliver(app)
 
-    [caught] = smtp_catcher
+    [caught] = smtp.envelopes
     message = parsed(caught)
     assert caught.rcpt_tos == ["a@example.com"]
     assert [str(v) for v in message.get_all("Reply-To")] == ["Zo\u00eb Example <zoe@example.com>"]
