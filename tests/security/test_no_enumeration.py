@@ -203,3 +203,21 @@ def test_resend_takes_as_long_for_unknown_addresses(app):
             "unknown": lambda n: {"email": KINDS["unknown"]},
         },
     )
+
+
+@pytest.mark.usefixtures("accounts")
+def test_reset_request_answers_alike_for_every_address(app):
+    found = answers(app, "/reset", lambda email: {"email": email})
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@TIMING
+@pytest.mark.usefixtures("accounts")
+def test_reset_request_takes_as_long_for_unknown_addresses(app):
+    assert_same_time(
+        app,
+        "/reset",
+        {kind: lambda n, email=email: {"email": email} for kind, email in KINDS.items()},
+    )
