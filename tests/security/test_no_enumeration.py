@@ -221,3 +221,33 @@ def test_reset_request_takes_as_long_for_unknown_addresses(app):
         "/reset",
         {kind: lambda n, email=email: {"email": email} for kind, email in KINDS.items()},
     )
+
+
+API_CALLS = {
+    "/api/register": lambda email: {"email": email, "password": PASSWORD},
+    "/api/login": lambda email: {"email": email, "password": WRONG},
+    "/api/reset-request": lambda email: {"email": email},
+}
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("url", API_CALLS)
+def test_the_api_answers_alike_for_every_address(app, url):
+    found = {}
+    for kind, email in KINDS.items():
+        client = app.test_client()
+        token = client.get("/api/csrf").get_json()["csrf_token"]
+        response = client.post(url, json=API_CALLS[url](email), headers={"X-CSRFToken": token})
+        session = session_of(app, response)
+        if session is not None:
+            session.pop("csrf_token", None)
+        found[kind] = (
+            response.status_code,
+            sorted((k, v) for k, v in response.headers.items() if k != "Set-Cookie"),
+            response.get_data().replace(email.encode(), b"ADDRESS"),
+            cookies_shape(response),
+            session,
+        )
+
+    assert found["unknown"][0] in (202, 401)
+    assert_all_alike(found)
