@@ -13,7 +13,6 @@ import typing as t
 from pathlib import Path
 
 from bench.mail_sink import smtp_sink
-
 from demo import create_app
 from demo.models import db
 from flask_mailproof.mail.worker import drain

@@ -32,9 +32,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from bench.mail_sink import ROOT, free_port, machine, smtp_sink
 from flask import g
 
+from bench.mail_sink import ROOT, free_port, machine, smtp_sink
 from demo import create_app
 from demo.models import db
 from flask_mailproof.mail.delivery import worker_name
