@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from conftest import PASSWORD, submit
@@ -32,9 +32,8 @@ def test_database_refuses_a_second_row_with_the_same_email_key(app):
 @pytest.mark.parametrize(
     ("first", "second"),
     [
-        ("jose@example.com", "josé@example.com"),
-        ("zoe@example.com", "zoë@example.com"),
         ("a.b@example.com", "ab@example.com"),
+        ("a+b@example.com", "ab@example.com"),
     ],
 )
 def test_addresses_differing_in_more_than_case_are_two_accounts(client, get_user, first, second):
@@ -47,10 +46,27 @@ def test_addresses_differing_in_more_than_case_are_two_accounts(client, get_user
     assert get_user(first).id != get_user(second).id
 
 
-def test_email_key_lookup_is_exact_on_every_backend(app, make_user):
-    make_user("josé@example.com")
+def stored_key(email_key):
+    # Written directly: forms refuse non-ASCII local parts, but the column must keep any key
+    # exactly (a host application's rows, older data).
+    db.session.add(models.user(email=email_key, email_key=email_key))
+    db.session.commit()
 
+
+@pytest.mark.parametrize("key", ["josé@example.com", "zoë@example.com"])
+def test_keys_differing_in_an_accent_are_two_rows(app, key):
+    # An accent-insensitive collation on the key would refuse the second row as a duplicate.
     with app.app_context():
+        stored_key(key.replace("é", "e").replace("ë", "e"))
+        stored_key(key)
+
+        assert db.session.scalar(select(func.count()).select_from(models.user)) == 2
+
+
+def test_email_key_lookup_is_exact_on_every_backend(app):
+    with app.app_context():
+        stored_key("josé@example.com")
+
         query = select(models.user).where(models.user.email_key == address_key("jose@example.com"))
         assert db.session.scalars(query).first() is None
 
