@@ -23,6 +23,7 @@ from demo.models import db, models
 from flask_mailproof import passwords as passwords_module
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
+from flask_mailproof.flows.password_reset import reset_token
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Tokens
 from smtp import SMTPServer
@@ -370,3 +371,24 @@ def smtputf8_smtp(config: dict[str, t.Any]) -> t.Iterator[SMTPServer]:
     config.update(server.config)
     yield server
     server.stop()
+
+
+#: Forms a visitor reaches only logged in, or only through a reset link.
+FORMS_NEEDING_A_LOGIN = ("/change-password", "/change-email")
+FORM_OWNER = "owner@example.com"
+
+
+def open_form(app: Flask, client: FlaskClient, url: str) -> None:
+    """Put ``client`` where the form at ``url`` can be posted: logged in as ``FORM_OWNER``
+    (who must exist) for the account forms, the reset token in the session for
+    ``/reset/set-password``; nothing for the others."""
+    if url in FORMS_NEEDING_A_LOGIN:
+        response = submit(client, "/login", {"email": FORM_OWNER, "password": PASSWORD})
+        assert response.status_code == 302
+    elif url == "/reset/set-password":
+        with app.app_context():
+            user = db.session.scalars(
+                select(models.user).where(models.user.email_key == address_key(FORM_OWNER))
+            ).one()
+            token = reset_token(user)
+        client.get(f"/reset/{token}")

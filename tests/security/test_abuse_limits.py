@@ -346,3 +346,37 @@ def test_wrong_current_passwords_count_as_failed_logins(client, make_user, login
     answers = [submit(client, "/change-password", wrong) for _ in range(3)]
 
     assert [a.status_code for a in answers] == [422, 422, 429]
+
+
+@pytest.mark.app_config(MAILPROOF_LIMIT_CONTACT_PER_IP="2 per minute")
+def test_contact_per_ip_limit_gets_429(client, outbox):
+    answers = [
+        submit(client, "/contact", {"name": "Dana", "email": f"c{n}@example.com", "message": "Hi"})
+        for n in range(3)
+    ]
+
+    assert [a.status_code for a in answers] == [302, 302, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60
+    assert len(outbox()) == 2
+
+
+def api_client(app, ip="203.0.113.9"):
+    client = from_ip(app, ip)
+    token = client.get("/api/csrf").get_json()["csrf_token"]
+    return client, {"X-CSRFToken": token}
+
+
+@pytest.mark.app_config(MAILPROOF_LIMIT_LOGIN_FAILURES_PER_IP="2 per minute")
+def test_an_api_client_over_the_failed_login_limit_gets_429_rate_limited(app, make_user):
+    make_user("owner@example.com")
+    client, headers = api_client(app)
+
+    def log_in_api(password):
+        body = {"email": "owner@example.com", "password": password}
+        return client.post("/api/login", json=body, headers=headers)
+
+    answers = [log_in_api(WRONG) for _ in range(2)] + [log_in_api(PASSWORD)]
+
+    assert [a.status_code for a in answers] == [401, 401, 429]
+    assert answers[-1].get_json()["code"] == "rate_limited"
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 60

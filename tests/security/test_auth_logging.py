@@ -119,3 +119,50 @@ def test_error_pages_show_no_password_or_token(client, outbox):
         body = page.get_data(as_text=True)
         assert WRONG not in body
         assert token not in body
+
+
+NEW_PASSWORD = "an entirely different passphrase"
+
+
+def test_reset_request_and_use_are_logged_with_id_and_ip(client, caplog, make_user, outbox):
+    user = make_user("a@example.com")
+
+    submit(client, "/reset", {"email": "a@example.com"})
+    client.get(outbox()[0].link("/reset/"))
+    new = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    submit(client, "/reset/set-password", new)
+
+    logged = messages(caplog)
+    assert f"reset mail queued for user {user.id} (client {IP})" in logged
+    assert f"password reset for user {user.id} (client {IP})" in logged
+
+
+def test_password_change_is_logged_with_id_and_ip(client, caplog, make_user):
+    user = make_user("a@example.com")
+    submit(client, "/login", {"email": "a@example.com", "password": PASSWORD})
+
+    change = {"password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+    submit(client, "/change-password", {"current_password": WRONG, **change})
+    submit(client, "/change-password", {"current_password": PASSWORD, **change})
+
+    logged = messages(caplog)
+    assert (
+        f"password change refused for user {user.id}: wrong current password (client {IP})"
+        in logged
+    )
+    assert f"password changed for user {user.id} (client {IP})" in logged
+
+
+def test_address_change_and_undo_are_logged_with_id_and_ip(client, caplog, make_user, outbox):
+    user = make_user("a@example.com")
+    submit(client, "/login", {"email": "a@example.com", "password": PASSWORD})
+
+    submit(client, "/change-email", {"email": "b@example.com", "current_password": PASSWORD})
+    submit(client, outbox("b@example.com")[0].link("/change-email/"))
+    [notice] = [m for m in outbox("a@example.com") if m.kind == "email_changed"]
+    submit(client, notice.link("/change-email/undo/"))
+
+    logged = messages(caplog)
+    assert f"address change to a new address asked for user {user.id} (client {IP})" in logged
+    assert f"address changed for user {user.id} (client {IP})" in logged
+    assert f"address change undone for user {user.id} (client {IP})" in logged

@@ -101,3 +101,40 @@ def test_trusted_hosts_refuse_other_hosts(client):
     assert client.get("/register").status_code == 200
     assert client.get("/register", headers={"Host": "evil.example"}).status_code == 400
     assert client.get("/register", headers={"Host": "x@mailproof.test"}).status_code == 400
+
+
+def test_reset_mail(proxied, headers, outbox, make_user):
+    make_user("forgot@example.com")
+
+    post_with(proxied.test_client(), "/reset", {"email": "forgot@example.com"}, headers)
+
+    assert_links_are_ours(outbox())
+
+
+def test_email_change_mail_and_undo_notice(proxied, headers, outbox, make_user):
+    make_user("alice@example.com")
+    client = proxied.test_client()
+    post_with(client, "/login", {"email": "alice@example.com", "password": PASSWORD}, headers)
+    post_with(
+        client,
+        "/change-email",
+        {"email": "alicia@example.com", "current_password": PASSWORD},
+        headers,
+    )
+    link = outbox("alicia@example.com")[0].link("/change-email/")
+
+    post_with(client, link, {}, headers)
+
+    [notice] = [m for m in outbox("alice@example.com") if m.kind == "email_changed"]
+    assert notice.link("/change-email/undo/")
+    assert_links_are_ours(outbox())
+
+
+def test_contact_verification_mail(proxied, headers, outbox):
+    message = {"name": "Dana", "email": "dana@example.com", "message": "Hello"}
+
+    post_with(proxied.test_client(), "/contact", message, headers)
+
+    [mail] = outbox()
+    assert mail.kind == "contact_verify"
+    assert_links_are_ours([mail])

@@ -130,3 +130,25 @@ def test_a_safe_reply_to_arrives_as_one_header(smtp, app):
     assert caught.rcpt_tos == ["a@example.com"]
     assert [str(v) for v in message.get_all("Reply-To")] == ["Zo\u00eb Example <zoe@example.com>"]
     assert message.get_all("Bcc") is None
+
+
+CONTACT_INJECTION = "Ada\r\nBcc: victim@example.net\r\nSubject: pwned\nX-Evil: 1\r\n\r\nbody"
+
+
+@pytest.mark.parametrize("field", ["name", "message"])
+def test_a_line_break_in_a_contact_field_never_reaches_a_header(
+    smtp, app, client, outbox, field
+):
+    fields = {"name": "Ada", "email": "ada@example.com", "message": "Hello"}
+    submit(client, "/contact", {**fields, field: CONTACT_INJECTION})
+    submit(client, outbox("ada@example.com")[0].link("/contact/verify/"))
+
+    report = deliver(app)
+
+    assert report.sent == len(smtp.envelopes) == 2  # the verification mail and the message
+    for caught in smtp.envelopes:
+        assert "victim@example.net" not in caught.rcpt_tos
+        headers = caught.original_content.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0]
+        for smuggled in (b"victim@example.net", b"pwned", b"X-Evil"):
+            assert smuggled not in headers
+        assert parsed(caught).get_all("Bcc") is None

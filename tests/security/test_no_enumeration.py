@@ -203,3 +203,51 @@ def test_resend_takes_as_long_for_unknown_addresses(app):
             "unknown": lambda n: {"email": KINDS["unknown"]},
         },
     )
+
+
+@pytest.mark.usefixtures("accounts")
+def test_reset_request_answers_alike_for_every_address(app):
+    found = answers(app, "/reset", lambda email: {"email": email})
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@TIMING
+@pytest.mark.usefixtures("accounts")
+def test_reset_request_takes_as_long_for_unknown_addresses(app):
+    assert_same_time(
+        app,
+        "/reset",
+        {kind: lambda n, email=email: {"email": email} for kind, email in KINDS.items()},
+    )
+
+
+API_CALLS = {
+    "/api/register": lambda email: {"email": email, "password": PASSWORD},
+    "/api/login": lambda email: {"email": email, "password": WRONG},
+    "/api/reset-request": lambda email: {"email": email},
+}
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("url", API_CALLS)
+def test_the_api_answers_alike_for_every_address(app, url):
+    found = {}
+    for kind, email in KINDS.items():
+        client = app.test_client()
+        token = client.get("/api/csrf").get_json()["csrf_token"]
+        response = client.post(url, json=API_CALLS[url](email), headers={"X-CSRFToken": token})
+        session = session_of(app, response)
+        if session is not None:
+            session.pop("csrf_token", None)
+        found[kind] = (
+            response.status_code,
+            sorted((k, v) for k, v in response.headers.items() if k != "Set-Cookie"),
+            response.get_data().replace(email.encode(), b"ADDRESS"),
+            cookies_shape(response),
+            session,
+        )
+
+    assert found["unknown"][0] in (202, 401)
+    assert_all_alike(found)

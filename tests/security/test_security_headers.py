@@ -50,8 +50,24 @@ def pages(client, make_user, outbox):
         {"email": "b@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
     )
     found["confirm"] = client.get(outbox()[0].link("/confirm/"))
+    for url in ("/reset", "/contact", "/contact/sent", "/contact/received"):
+        found[url] = client.get(url)
+    for url in ("/reset/junk", "/contact/verify/junk", "/change-email/junk"):
+        found[f"{url} (bad link)"] = client.get(url, follow_redirects=True)
+    found["/change-email/undo/junk (bad link)"] = client.get("/change-email/undo/junk")
+    submit(client, "/reset", {"email": "alice@example.com"})
+    found["reset link"] = client.get(outbox("alice@example.com")[-1].link("/reset/"))
+    found["set password"] = client.get("/reset/set-password")
+    submit(client, "/contact", {"name": "Dana", "email": "dana@example.com", "message": "Hi"})
+    found["contact link"] = client.get(outbox("dana@example.com")[-1].link("/contact/verify/"))
     submit(client, "/login", {"email": "alice@example.com", "password": PASSWORD})
-    found["/profile"] = client.get("/profile")
+    for url in ("/profile", "/change-password", "/change-email"):
+        found[url] = client.get(url)
+    submit(client, "/change-email", {"email": "alicia@example.com", "current_password": PASSWORD})
+    found["change-email link"] = client.get(outbox("alicia@example.com")[-1].link("/change-email/"))
+    submit(client, found["change-email link"].request.url)
+    [notice] = [m for m in outbox("alice@example.com") if m.kind == "email_changed"]
+    found["undo link"] = client.get(notice.link("/change-email/undo/"))
     return found
 
 

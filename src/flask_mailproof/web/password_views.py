@@ -29,6 +29,7 @@ from .pages import (
     page,
     show_flow_error,
 )
+from .sessions import end_session
 
 #: Session key holding the reset token while its form is shown.
 _SESSION_KEY = "mailproof_reset_token"
@@ -77,7 +78,8 @@ def _reset_form(token: str, *, action_token: str) -> Response:
     try:
         if form.validate_on_submit():
             password_reset.reset_password(token, form.password.data)
-            session.pop(_SESSION_KEY, None)
+            # A fresh session, as at login: nothing planted before the reset survives it.
+            end_session()
             flash(
                 gettext(
                     "Your password is set, and every session of your account has ended. Log in."
