@@ -49,6 +49,15 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
     :raises InvalidAddress: with a reason to show next to the field.
     """
     value = value.strip()
+    _refuse_what_no_address_holds(value)
+    result = _validated(value, check_deliverability=check_deliverability)
+    local = _checked_local_part(result.local_part)
+    # The domain in its ASCII (IDNA) form, which every server carries; the local part is NFC.
+    normalised = f"{local}@{result.ascii_domain}"
+    return Address(email=normalised, key=address_key(normalised))
+
+
+def _refuse_what_no_address_holds(value: str) -> None:
     if not value:
         raise InvalidAddress(gettext("Enter your email address."))
     if len(value) > MAX_ADDRESS_LENGTH:
@@ -57,17 +66,20 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         )
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
         raise InvalidAddress(gettext("The address contains characters an address cannot have."))
-    # U+FFFD and "%XX" are what undecodable bytes become (Werkzeug keeps them percent-quoted),
-    # "%" also routes mail onwards through a relay ("the percent hack"), and "=?...?=" is an
-    # RFC 2047 encoded word that mail software may decode into a header line break
-    # (CVE-2024-6923). None of them belongs in an address people sign up with.
+    # U+FFFD is what a form parser makes of bytes that are not UTF-8: email-validator would
+    # accept it, and mail would go to an address nobody typed.
     if REPLACEMENT_CHARACTER in value:
-        # email-validator would accept it, and mail would go to an address nobody typed.
         raise InvalidAddress(gettext("Part of the address could not be read; type it again."))
+    # "%XX" is how Werkzeug keeps undecodable bytes, "%" also routes mail onwards through a
+    # relay ("the percent hack"), and "=?...?=" is an RFC 2047 encoded word that mail software
+    # may decode into a header line break (CVE-2024-6923).
     if "%" in value or ("=?" in value and "?=" in value):
         raise InvalidAddress(gettext("The address contains characters an address cannot have."))
+
+
+def _validated(value: str, *, check_deliverability: bool) -> email_validator.ValidatedEmail:
     try:
-        result = email_validator.validate_email(
+        return email_validator.validate_email(
             value,
             check_deliverability=check_deliverability,
             allow_quoted_local=False,
@@ -84,7 +96,9 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
         raise InvalidAddress(
             gettext("This is not a valid email address (%(detail)s)", detail=str(exc))
         ) from None
-    local = result.local_part
+
+
+def _checked_local_part(local: str) -> str:
     if len(local.encode("utf-8")) > MAX_LOCAL_PART_OCTETS:
         raise InvalidAddress(
             gettext("The part before the @ has at most %(num)d bytes.", num=MAX_LOCAL_PART_OCTETS)
@@ -94,6 +108,4 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
     # Nobody's mailbox is spelt so; refused rather than stored.
     if unicodedata.normalize("NFKC", local) != local:
         raise InvalidAddress(gettext("Type the address in ordinary letters."))
-    # The domain in its ASCII (IDNA) form, which every server carries; the local part is NFC.
-    normalised = f"{local}@{result.ascii_domain}"
-    return Address(email=normalised, key=address_key(normalised))
+    return local

@@ -136,9 +136,7 @@ CONTACT_INJECTION = "Ada\r\nBcc: victim@example.net\r\nSubject: pwned\nX-Evil: 1
 
 
 @pytest.mark.parametrize("field", ["name", "message"])
-def test_a_line_break_in_a_contact_field_never_reaches_a_header(
-    smtp, app, client, outbox, field
-):
+def test_a_line_break_in_a_contact_field_never_reaches_a_header(smtp, app, client, outbox, field):
     fields = {"name": "Ada", "email": "ada@example.com", "message": "Hello"}
     submit(client, "/contact", {**fields, field: CONTACT_INJECTION})
     submit(client, outbox("ada@example.com")[0].link("/contact/verify/"))
