@@ -175,6 +175,8 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
         "is_admin",
         "confirm_counter",
         "confirmation_sent_at",
+        "reset_counter",
+        "email_change_counter",
     )
     started = time.perf_counter()
     with app.app_context():
@@ -194,6 +196,8 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
                     False,
                     1,
                     now,
+                    0,
+                    0,
                 )
                 for i in range(start, stop)
             ]
