@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, session, url_for
-from flask_login import current_user, login_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..errors import (
@@ -29,7 +29,7 @@ from .pages import (
     page,
     show_flow_error,
 )
-from .sessions import end_session
+from .sessions import begin_session, end_session
 
 #: Session key holding the reset token while its form is shown.
 _SESSION_KEY = "mailproof_reset_token"
@@ -130,8 +130,7 @@ def change_password() -> Response:
             show_flow_error(form, error)
         else:
             # Every other session ended with the stamp; this one continues in a fresh session.
-            session.clear()
-            login_user(user)
+            begin_session(user, remember=False)
             flash(gettext("Your password is changed; every other session has ended."), "success")
             return redirect(url_for("mailproof.profile"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
