@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .errors import AddressSuppressed as AddressSuppressed
 from .errors import AddressTaken as AddressTaken
 from .errors import ConfigurationError as ConfigurationError
 from .errors import MailproofError as MailproofError
@@ -12,15 +13,19 @@ from .errors import TokenInvalid as TokenInvalid
 from .errors import TokenSuperseded as TokenSuperseded
 from .errors import TokenUsed as TokenUsed
 from .extension import Mailproof as Mailproof
+from .mail.bounces import mark_undeliverable as mark_undeliverable
 from .models import ContactMessageMixin as ContactMessageMixin
 from .models import DeliveryAttemptMixin as DeliveryAttemptMixin
 from .models import Models as Models
 from .models import OutboxMixin as OutboxMixin
+from .models import SuppressionMixin as SuppressionMixin
 from .models import UserMixin as UserMixin
 from .models import define_models as define_models
 from .settings import Settings as Settings
+from .signals import address_suppressed as address_suppressed
 from .signals import confirmation_sent as confirmation_sent
 from .signals import contact_verified as contact_verified
+from .signals import delivery_failed as delivery_failed
 from .signals import email_changed as email_changed
 from .signals import email_confirmed as email_confirmed
 from .signals import password_changed as password_changed

@@ -7,6 +7,7 @@ import unicodedata
 
 import email_validator
 
+from .address_reasons import explain_refusal
 from .errors import InvalidAddress
 from .i18n import gettext
 
@@ -92,10 +93,8 @@ def _validated(value: str, *, check_deliverability: bool) -> email_validator.Val
             strict=True,
         )
     except email_validator.EmailNotValidError as exc:
-        # email-validator explains in English only; the reason is kept, with a translated lead.
-        raise InvalidAddress(
-            gettext("This is not a valid email address (%(detail)s)", detail=str(exc))
-        ) from None
+        # email-validator explains in English only: its common reasons are said in ours.
+        raise InvalidAddress(explain_refusal(str(exc))) from None
 
 
 def _checked_local_part(local: str) -> str:

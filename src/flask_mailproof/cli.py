@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 
+from .cli_options import dry_run, older_than
 from .contact_cli import contact_cli
 from .errors import InvalidAddress, PasswordRejected
 from .flows.administration import create_admin, list_users, purge_unconfirmed
+from .flows.login_sessions import purge_expired_login_sessions
 from .flows.statistics import confirmation_stats
 from .mail.cli import outbox_cli
+from .schema import missing_tables
+from .state import current_state
+from .suppression_cli import suppressed_cli
 
 
 @click.group("mailproof")
@@ -19,6 +24,36 @@ def mailproof_cli() -> None:
 
 mailproof_cli.add_command(contact_cli)
 mailproof_cli.add_command(outbox_cli)
+mailproof_cli.add_command(suppressed_cli)
+
+
+def mailproof_group() -> AppGroup:
+    """Return a ``flask mailproof`` group of its own for one app, holding every command above.
+
+    Each app gets a copy, so a command another extension adds to its app's group (the JSON
+    API's ``api-reference``) is not added to every app in the process.
+    """
+    group = AppGroup("mailproof", help=mailproof_cli.help)
+    for command in mailproof_cli.commands.values():
+        group.add_command(command)
+    return group
+
+
+@mailproof_cli.command("init-db")
+@with_appcontext
+def init_db_command() -> None:
+    """Create the tables of every model on db, the extension's and yours, that do not exist.
+
+    For applications without migrations; with Flask-Migrate, migrate instead (docs/deploy.md).
+    Existing tables are left as they are.
+    """
+    state = current_state()
+    missing = missing_tables(state.db, state.models)
+    state.db.create_all()
+    if missing:
+        click.echo(f"Created the tables of Flask-Mailproof ({', '.join(missing)}).")
+    else:
+        click.echo("Flask-Mailproof's tables exist already; nothing changed for them.")
 
 
 @mailproof_cli.command("create-admin")
@@ -77,15 +112,8 @@ def stats_command() -> None:
 
 
 @mailproof_cli.command("purge-unconfirmed")
-@click.option(
-    "--older-than",
-    "days",
-    type=click.IntRange(min=0),
-    required=True,
-    help="Only accounts registered more than DAYS days ago.",
-    metavar="DAYS",
-)
-@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@older_than("accounts registered")
+@dry_run()
 @with_appcontext
 def purge_unconfirmed_command(days: int, dry_run: bool) -> None:
     """Delete accounts never confirmed, freeing their addresses."""
@@ -94,3 +122,13 @@ def purge_unconfirmed_command(days: int, dry_run: bool) -> None:
         click.echo(f"{account.user_id:>6}  {account.registered_at:%Y-%m-%d}  {account.email}")
     verb = "would be deleted" if dry_run else "deleted"
     click.echo(f"{len(purged)} never-confirmed account(s) {verb}.")
+
+
+@mailproof_cli.command("purge-logins")
+@dry_run("Count")
+@with_appcontext
+def purge_logins_command(dry_run: bool) -> None:
+    """Delete the records of logins past MAILPROOF_LOGIN_MAX_AGE (their cookies are refused)."""
+    count = purge_expired_login_sessions(dry_run=dry_run)
+    verb = "would be deleted" if dry_run else "deleted"
+    click.echo(f"{count} expired login(s) {verb}.")

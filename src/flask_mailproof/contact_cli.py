@@ -5,14 +5,13 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from .flows.contact import (
-    DELIVERED,
-    PENDING,
-    VERIFIED,
+from .cli_options import dry_run, older_than
+from .flows.contact_admin import (
     count_contact_messages,
     list_contact_messages,
     purge_contact_messages,
 )
+from .models import ContactStatus
 
 
 @click.group("contact")
@@ -28,7 +27,7 @@ def _printable(text: str, width: int) -> str:
 
 @contact_cli.command("list")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--status", type=click.Choice([PENDING, VERIFIED, DELIVERED]), default=None)
+@click.option("--status", type=click.Choice(list(ContactStatus)), default=None)
 @with_appcontext
 def list_command(limit: int, status: str | None) -> None:
     """Count messages by status and show the latest ones."""
@@ -49,15 +48,8 @@ def list_command(limit: int, status: str | None) -> None:
 
 
 @contact_cli.command("purge")
-@click.option(
-    "--older-than",
-    "days",
-    type=click.IntRange(min=0),
-    default=None,
-    help="Only messages written more than DAYS days ago [default: MAILPROOF_CONTACT_PURGE_DAYS].",
-    metavar="DAYS",
-)
-@click.option("--dry-run", is_flag=True, help="List what would go; delete nothing.")
+@older_than("messages written", default_setting="MAILPROOF_CONTACT_PURGE_DAYS")
+@dry_run()
 @with_appcontext
 def purge_command(days: int | None, dry_run: bool) -> None:
     """Delete contact messages never verified by their sender."""

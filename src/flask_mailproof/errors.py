@@ -53,8 +53,12 @@ class CodeExpired(CodeError):
     """The code's time is up; ask for a new one."""
 
 
-class CodeExhausted(CodeError):
-    """Too many wrong tries on this code; ask for a new one."""
+class CodeExhausted(CodeInvalid):
+    """Too many wrong tries on this code; ask for a new one.
+
+    A :class:`CodeInvalid`, and answered as one: an unknown address has no code to exhaust,
+    so a distinct answer after the last try would tell which addresses have accounts.
+    """
 
 
 class AlreadyConfirmed(MailproofError):
@@ -128,4 +132,41 @@ class TemporaryDeliveryError(DeliveryError):
 
 
 class PermanentDeliveryError(DeliveryError):
-    """Not worth retrying: the server refused the message with a 5xx reply."""
+    """Not worth retrying: the server refused the message with a 5xx reply.
+
+    :param reply_code: the server's reply code, when a server replied.
+    :param address_refused: the refusal came at RCPT or DATA, about this recipient: the
+        address is put on the suppression list (a refused sender or a bug is not its fault).
+    """
+
+    def __init__(
+        self, message: str, *, reply_code: int | None = None, address_refused: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.reply_code = reply_code
+        self.address_refused = address_refused
+
+
+class AddressSuppressed(MailproofError):
+    """Mail to this address was refused for good (a bounce): none is written until it changes,
+    is confirmed, or an operator clears it.
+
+    :param suppression: the suppression record (when, the server's reply).
+    """
+
+    def __init__(self, suppression: t.Any) -> None:
+        super().__init__("mail to this address cannot be delivered")
+        self.suppression = suppression
+
+
+class InvalidBounceReport(MailproofError):
+    """A bounce webhook call is unsigned, stale, replayed or malformed; nothing was recorded.
+
+    :param status: the HTTP status to answer with (401 for the signature, 400 for the body).
+    :param code: a stable, machine-readable word for the JSON answer.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code

@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from flask import Flask, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 
-from .cli import mailproof_cli
+from .cli import mailproof_group
 from .errors import ConfigurationError, HeaderInjection
-from .flows.accounts import find_user_by_id
+from .flows.login_sessions import find_logged_in_user
 from .i18n import gettext, init_translations, lazy_gettext
 from .limits import RateLimits
+from .links import development_server_root
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
-from .mail.worker import wire_delivery
+from .mail.worker import DeliveryThread
 from .passwords import Passwords
-from .settings import Settings, check_signing_keys
-from .state import MailproofState
-from .tokens import Tokens, same
+from .schema import SchemaCheck
+from .settings import DeliveryMode, Settings, check_signing_keys
+from .startup_checks import warn_about_exposure
+from .state import MailproofState, current_state
+from .tokens import Tokens
 from .web import (
     account_views,
     confirmation_views,
@@ -29,13 +34,14 @@ from .web import (
     password_views,
 )
 from .web.blueprint import bp
+from .web.bounce_webhook import bounce_bp
 from .web.headers import add_security_headers
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
     from werkzeug.exceptions import RequestEntityTooLarge
 
-    from .models import Models, UserMixin
+    from .models import Models
 
 # The view modules register their routes on ``bp`` when imported.
 _VIEW_MODULES = (
@@ -75,20 +81,25 @@ class Mailproof:
         fallbacks = app.config.get("SECRET_KEY_FALLBACKS") or ()
         secret_key = check_signing_keys(app.secret_key, fallbacks, debug=app.debug)
         settings = Settings.from_config(app.config, debug=app.debug)
+        link_root = settings.link_root(development_root=development_server_root())
         outbox = Outbox(
             self.db,
             self.models.outbox,
             sender=settings.mail_sender or "no-reply@localhost",
             subject_prefix=settings.subject_prefix,
-            link_root=settings.link_root(debug=app.debug),
+            link_root=link_root,
+            suppression_model=self.models.suppression,
         )
-        delivery_thread = wire_delivery(app, settings, outbox)
+        delivery_thread = _wire_delivery(app, settings, outbox)
+        transport = transport_from_config(app.config)
+        warn_about_exposure(settings, transport, debug=app.debug)
         app.extensions["mailproof"] = MailproofState(
             app=app,
             settings=settings,
+            link_root=link_root,
             db=self.db,
             models=self.models,
-            tokens=Tokens(secret_key, fallbacks),
+            tokens=Tokens(secret_key, fallbacks, settings.token_lifetimes()),
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost,
                 memory_cost=settings.argon2_memory_cost,
@@ -98,20 +109,48 @@ class Mailproof:
                 min_score=settings.password_min_score,
             ),
             outbox=outbox,
-            transport=transport_from_config(app.config),
+            transport=transport,
             delivery_thread=delivery_thread,
             limits=RateLimits.for_app(app, settings),
+            schema=SchemaCheck(self.db, self.models),
         )
+        # Before CSRF's own check, so a form posted without tables gets the 503 page too.
+        app.before_request(_require_tables)
         init_translations(app, settings.locales)
         _init_login(app)
         if "csrf" not in app.extensions:
             CSRFProtect(app)
         app.register_blueprint(bp)
+        app.register_blueprint(bounce_bp)
+        # Signed by the mail provider with the shared secret, not by a browser's session.
+        app.extensions["csrf"].exempt(bounce_bp)
         app.register_error_handler(CSRFError, _csrf_error)
         app.register_error_handler(413, _too_large)
         app.register_error_handler(HeaderInjection, _header_injection)
         app.after_request(add_security_headers)
-        app.cli.add_command(mailproof_cli)
+        # A group of its own: what another extension adds (the API's commands) stays its app's.
+        app.cli.add_command(mailproof_group())
+
+
+def _wire_delivery(app: Flask, settings: Settings, outbox: Outbox) -> DeliveryThread | None:
+    """Connect the outbox to the delivery ``MAILPROOF_DELIVERY`` chose; return the thread, if any.
+
+    :raises ConfigurationError: Celery delivery without ``REDIS_URL``.
+    """
+    if settings.delivery is DeliveryMode.THREAD:
+        thread = DeliveryThread(app, settings.delivery_interval)
+        outbox.on_commit(thread.wake_after_response)
+        # Mail left by a process that died goes out when this one first serves a request.
+        app.before_request_funcs.setdefault(None, []).append(thread.start_once)
+        return thread
+    if settings.delivery is DeliveryMode.CELERY:
+        if not app.config.get("REDIS_URL"):
+            raise ConfigurationError("MAILPROOF_DELIVERY='celery' needs REDIS_URL (the broker).")
+        # Celery is an optional dependency: only applications that choose it import it.
+        from . import celery
+
+        outbox.on_commit(functools.partial(celery.enqueue, app))
+    return None
 
 
 def _init_login(app: Flask) -> None:
@@ -123,19 +162,33 @@ def _init_login(app: Flask) -> None:
         # Translated when flashed, in the language of that request.
         manager.login_message = lazy_gettext("Please log in to see this page.")
         manager.localize_callback = str
-    # Session ids are "<id>:<stamp>", so a rotated stamp ends every session and remember-me
-    # cookie of that account.
-    manager.user_loader(_load_user)
+    # Session ids are "<id>:<stamp>:<login secret>": a rotated stamp ends every session and
+    # remember-me cookie of the account, a deleted login record ends that one login.
+    manager.user_loader(find_logged_in_user)
 
 
-def _load_user(session_id: str) -> UserMixin | None:
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit() or not stamp:
+def _require_tables() -> tuple[str, int, dict[str, str]] | None:
+    """Answer the extension's requests with 503 while its tables are missing.
+
+    The first request of each process finds out and logs it once (how to create them); a bare
+    500 per request and an error per delivery sweep said nothing about the cause.
+    """
+    try:
+        if current_state().schema.tables_exist():
+            return None
+    except SQLAlchemyError:
+        return None  # The database is away: the views' own handling says so.
+    if request.blueprint != bp.name:
         return None
-    user = find_user_by_id(int(user_id))
-    if user is None or not same(user.session_stamp, stamp):
-        return None
-    return user
+    return (
+        render_template(
+            "mailproof/error.html",
+            title=gettext("This site is not set up yet"),
+            message=gettext("Its database has no accounts table. Please try again later."),
+        ),
+        503,
+        {"Retry-After": "30"},
+    )
 
 
 def _csrf_error(error: CSRFError) -> tuple[str, int]:

@@ -30,6 +30,9 @@ log = logging.getLogger("flask_mailproof.limits")
 #: Prefix of every key this extension counts under, inside Flask-Limiter's own prefix.
 _NAMESPACE = "mailproof"
 
+#: The rule counting failed logins per typed address (``MAILPROOF_LIMIT_LOGIN_FAILURES_...``).
+FAILURES_PER_ADDRESS = "login_failures_per_address"
+
 
 def limiter_for(app: Flask) -> Limiter:
     """Return the application's Flask-Limiter, setting one up if it has none."""
@@ -124,6 +127,14 @@ class RateLimits:
                 raise
             log.exception("rate-limit storage failed; %s not limited", name)
             return None
+
+    def allow_address(self, name: str, email: str) -> bool:
+        """Count a request about ``email`` against ``<name>_per_address``; tell if it may go on.
+
+        For flows whose answer must not reveal an account (resend, reset, email change): over
+        the limit they give the usual answer and skip the work, so no mail goes out.
+        """
+        return self.hit(f"{name}_per_address", attempt_key(email)) is None
 
     def clear(self, name: str, key: str) -> None:
         """Forget what rule ``name`` counted for ``key``."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import secrets
 import typing as t
 
@@ -35,16 +36,40 @@ EmailKey = String(EMAIL_KEY_LENGTH).with_variant(
 )
 
 
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox message stands: waiting, held by a worker, or done one way or the other."""
+
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class ContactStatus(enum.StrEnum):
+    """Where a contact message stands: waiting for its sender's click, proven, or mailed on."""
+
+    PENDING = "pending"
+    VERIFIED = "verified"
+    DELIVERED = "delivered"
+
+
 def new_stamp() -> str:
     """Return a fresh session stamp; changing it ends every session of the account."""
     return secrets.token_hex(16)
 
 
+#: Where a user object loaded for (or logged in with) one login keeps that login's secret. Not a
+#: column and not declared on the class, so SQLAlchemy leaves it alone on every user model.
+_BOUND_LOGIN = "_mailproof_bound_login"
+
+
 class UserMixin(flask_login.UserMixin):
     """The columns an account needs; mix into your own Flask-SQLAlchemy user model.
 
-    ``get_id`` returns ``"<id>:<stamp>"`` (Flask-Login's alternative id), so rotating
-    :attr:`session_stamp` logs the account out everywhere, remember-me cookies included.
+    ``get_id`` returns ``"<id>:<stamp>:<login secret>"`` (Flask-Login's alternative id), which
+    both the session cookie and the remember-me cookie carry: rotating :attr:`session_stamp`
+    logs the account out everywhere, and deleting one :class:`LoginSessionMixin` row ends that
+    one login, remember-me cookie included.
     """
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -70,9 +95,22 @@ class UserMixin(flask_login.UserMixin):
     #: When the last "someone tried to sign up with your address" notice was written; it is
     #: limited like confirmation mail, so the sign-up form cannot be used to flood an inbox.
     account_notice_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: When the address was signed up for again while unconfirmed. Nothing tells then who
+    #: chose the password in force, so a confirmation that does not also prove knowing it
+    #: removes it (see ``docs/security.md``, account pre-hijacking); confirming clears this.
+    contested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_stamp}"
+        return f"{self.id}:{self.session_stamp}:{self.login_secret}"
+
+    @property
+    def login_secret(self) -> str:
+        """The secret of the login this object was loaded for or logged in with; ``""`` if none."""
+        return str(getattr(self, _BOUND_LOGIN, ""))
+
+    def bind_login(self, secret: str) -> None:
+        """Make :meth:`get_id` (and so the cookies Flask-Login writes) name the login ``secret``."""
+        setattr(self, _BOUND_LOGIN, secret)
 
     @property
     def is_confirmed(self) -> bool:
@@ -98,8 +136,8 @@ class OutboxMixin:
     #: The whole RFC 5322 message: ASCII (quoted-printable parts, encoded headers), or, when
     #: an address has a non-ASCII local part, with UTF-8 headers to be sent with SMTPUTF8.
     raw: Mapped[str] = mapped_column(Text)
-    #: ``pending``, ``claimed``, ``sent`` or ``failed``.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: An :class:`OutboxStatus`.
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -141,8 +179,8 @@ class ContactMessageMixin:
     #: Case-folded NFKC form of :attr:`email`, for the per-address pending cap.
     email_key: Mapped[str] = mapped_column(String(EMAIL_KEY_LENGTH))
     message: Mapped[str] = mapped_column(Text)
-    #: ``pending``, ``verified`` or ``delivered``.
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: A :class:`ContactStatus`.
+    status: Mapped[str] = mapped_column(String(16), default=ContactStatus.PENDING)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     #: When the mail to ``MAILPROOF_CONTACT_RECIPIENT`` was written to the outbox.
@@ -189,6 +227,67 @@ class DeliveryAttemptMixin:
     error: Mapped[str | None] = mapped_column(Text)
 
 
+class LoginSessionMixin:
+    """One login of one browser: the server-side half of its session and remember-me cookies.
+
+    The cookies carry a random secret; this row keeps only its SHA-256 digest, so a leaked
+    table logs nobody in. A cookie is accepted only while its row exists and has not expired:
+    logout deletes the row, a rotated session stamp deletes every row of the account.
+    """
+
+    __tablename__ = "mailproof_login_session"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The account (no foreign key: the user table is the app's).
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    #: SHA-256 of the login secret, hex; the cookie's secret is looked up by it.
+    secret_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: After this the cookies are refused and ``flask mailproof purge-logins`` deletes the row.
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+#: Longest server reply (or webhook reason) a suppression keeps: enough for any real
+#: diagnostic, and a hostile server cannot fill the table or the page with it.
+SUPPRESSION_REASON_MAX_LENGTH = 500
+
+
+class SuppressionSource(enum.StrEnum):
+    """Who said an address cannot take mail."""
+
+    #: The receiving server refused it with a 5xx at RCPT or DATA.
+    SMTP = "smtp"
+    #: The mail provider reported a bounce or complaint through ``POST /_mailproof/bounce``.
+    WEBHOOK = "webhook"
+    #: The application called :func:`~flask_mailproof.mark_undeliverable`.
+    API = "api"
+
+
+class SuppressionMixin:
+    """An address that refused mail for good: nothing more is written to it until cleared.
+
+    One row per address (by its key). Cleared when the address is confirmed, by
+    ``flask mailproof suppressed clear``, or by :func:`~flask_mailproof.clear_suppression`.
+    """
+
+    __tablename__ = "mailproof_suppression"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The address as mail was sent to it.
+    email: Mapped[str] = mapped_column(String(254))
+    #: Case-folded NFKC form of :attr:`email`, as :attr:`UserMixin.email_key`.
+    email_key: Mapped[str] = mapped_column(EmailKey, unique=True)
+    #: When the latest refusal was recorded.
+    suppressed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: The server's reply code (``550``), if a server replied.
+    reply_code: Mapped[int | None] = mapped_column(Integer)
+    #: The server's reply text or the provider's reason, cut to
+    #: :data:`SUPPRESSION_REASON_MAX_LENGTH` characters.
+    reason: Mapped[str] = mapped_column(String(SUPPRESSION_REASON_MAX_LENGTH))
+    #: A :class:`SuppressionSource`.
+    source: Mapped[str] = mapped_column(String(16))
+
+
 @dataclasses.dataclass(frozen=True)
 class Models:
     """The model classes the extension works with."""
@@ -199,6 +298,10 @@ class Models:
     delivery_attempt: type[DeliveryAttemptMixin]
     contact_message: type[ContactMessageMixin]
     verification_code: type[VerificationCodeMixin]
+    #: One row per live login (browser) of an account.
+    login_session: type[LoginSessionMixin]
+    #: Addresses that refused mail for good (the suppression list).
+    suppression: type[SuppressionMixin]
 
 
 def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) -> Models:
@@ -221,6 +324,12 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
     class VerificationCode(base, VerificationCodeMixin):
         pass
 
+    class LoginSession(base, LoginSessionMixin):
+        pass
+
+    class Suppression(base, SuppressionMixin):
+        pass
+
     if user_model is None:
 
         class User(base, UserMixin):
@@ -233,4 +342,6 @@ def define_models(db: SQLAlchemy, *, user_model: type[UserMixin] | None = None) 
         delivery_attempt=DeliveryAttempt,
         contact_message=ContactMessage,
         verification_code=VerificationCode,
+        login_session=LoginSession,
+        suppression=Suppression,
     )

@@ -23,6 +23,32 @@ def normalise_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+#: Characters ignored when comparing a password with the address: ``ann.lee`` is ``annlee``.
+_ADDRESS_SEPARATORS = re.compile(r"[._\-+@\s]")
+
+
+def _squashed(value: str) -> str:
+    return _ADDRESS_SEPARATORS.sub("", value.casefold())
+
+
+def _address_spellings(user_inputs: tuple[str, ...]) -> set[str]:
+    """Return what a password made of the address looks like, separators dropped.
+
+    ``Ann.Lee+news@example.org`` gives ``annleenews``, ``annlee``, ``annleenewsexampleorg``
+    and ``annleeexampleorg``: the local part (with and without its ``+tag``), alone or with
+    the domain.
+    """
+    spellings = set()
+    for value in user_inputs:
+        local, at, domain = value.rpartition("@")
+        if not at:
+            continue
+        for mailbox in {local, local.split("+", 1)[0]}:
+            spellings.update({_squashed(mailbox), _squashed(mailbox + domain)})
+    spellings.discard("")
+    return spellings
+
+
 def _words_of(user_inputs: tuple[str, ...]) -> list[str]:
     """Return the inputs and their words: ``ann.lee@x.org`` also gives ``ann``, ``lee``, ``x``.
 
@@ -65,9 +91,16 @@ class Passwords:
         """
         if len(password.encode("utf-8", "surrogatepass")) > self.max_bytes:
             raise PasswordRejected(gettext("Use at most %(num)d bytes.", num=self.max_bytes))
+        typed = password
         password = normalise_password(password)
-        if len(password) < self.min_length:
+        # Counted as typed and as hashed, the shorter counting: NFKC grows one typed U+FDFA
+        # into 18 characters, and composes a decomposed "é" (two code points) into one.
+        if min(len(typed), len(password)) < self.min_length:
             raise PasswordRejected(gettext("Use at least %(num)d characters.", num=self.min_length))
+        # zxcvbn only scores the address's words; spelled with other separators or glued to
+        # the domain, the address can still pass it, and it is the first guess of anyone.
+        if _squashed(password) in _address_spellings(user_inputs):
+            raise PasswordRejected(gettext("Do not make your password out of your email address."))
         result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=_words_of(user_inputs))
         if result["score"] < self.min_score:
             # zxcvbn's own feedback is English; our catalogs translate the sentences it knows.

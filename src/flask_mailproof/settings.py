@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import difflib
+import enum
 import types
 import typing as t
 from email.utils import formataddr
 from urllib.parse import urlsplit
 
+from flask_login.config import COOKIE_DURATION
 from limits import parse_many
 
+from .claims import Purpose
 from .errors import ConfigurationError
+
+
+class DeliveryMode(enum.StrEnum):
+    """How mail leaves the outbox (``MAILPROOF_DELIVERY``)."""
+
+    THREAD = "thread"
+    CELERY = "celery"
+    EXTERNAL = "external"
+
+
+class CodeMode(enum.StrEnum):
+    """Whether mails carry a 6-digit code (``MAILPROOF_VERIFICATION_CODES``)."""
+
+    OFF = "off"
+    WITH_LINK = "with_link"
+    ONLY = "only"
+
 
 #: Prefix of every setting this extension reads from ``app.config``.
 PREFIX = "MAILPROOF_"
@@ -63,6 +85,9 @@ class Settings:
     contact_purge_days: int = 7
     #: Serve the development mailbox at ``/_mail``; ``None`` means "only in debug".
     dev_mailbox: bool | None = None
+    #: Serve the development mailbox to any client, not only to loopback addresses and to
+    #: Flask's development server: every mailed link, readable by whoever reaches ``/_mail``.
+    dev_mailbox_any_client: bool = False
     #: Seconds before a second confirmation mail can go to one address.
     resend_interval: int = 180
     #: Minimum password length in characters (NIST SP 800-63B rev. 4, single factor).
@@ -88,34 +113,54 @@ class Settings:
     #: How mail leaves the outbox: ``"thread"`` (a worker thread in each web process),
     #: ``"celery"`` (tasks on ``REDIS_URL``), or ``"external"`` (only ``flask mailproof outbox
     #: deliver`` or a worker you run yourself).
-    delivery: str = "thread"
+    delivery: DeliveryMode = DeliveryMode.THREAD
     #: Seconds between the embedded worker's sweeps for due retries.
     delivery_interval: float = 5.0
     #: Attempts before a message that keeps failing temporarily is marked failed.
     delivery_max_attempts: int = 8
     #: Seconds after which a message still failing temporarily is marked failed.
     delivery_max_age: int = 2 * 86400
-    #: Seconds a worker's claim on a message lasts; a crashed worker's claims expire.
-    delivery_lease: int = 120
-    #: Messages one delivery run claims (and sends over one SMTP connection).
+    #: Seconds a worker's claim on a message lasts. A live worker renews its claims every third
+    #: of this while it sends them, so only a dead worker's claims expire: its mail goes out
+    #: this long (at most) plus one sweep after it died.
+    delivery_lease: int = 15
+    #: Most messages one delivery run claims at a time (a Celery task sends its batch over one
+    #: SMTP connection).
     delivery_batch_size: int = 50
+    #: SMTP sessions in flight at once per delivering process (the embedded thread, ``flask
+    #: mailproof outbox worker`` and ``deliver``), each a thread with its own connection that
+    #: carries message after message. With a server taking ``L`` seconds per message, a process
+    #: delivers at most this many divided by ``L`` messages per second. Celery workers get
+    #: theirs from ``--concurrency`` instead.
+    delivery_concurrency: int = 8
     #: Seconds before the first retry; each later one doubles it (with jitter) up to the cap.
     delivery_retry_base: float = 30.0
     #: Longest wait in seconds between two attempts.
     delivery_retry_cap: float = 3600.0
+    #: Shared secret that signs the mail provider's calls of ``POST /_mailproof/bounce``
+    #: (HMAC-SHA256, see ``docs/delivery.md``); empty: the endpoint is off and answers 404.
+    #: At least 32 characters when set.
+    bounce_webhook_secret: str = ""
+    #: Seconds a signed bounce report stays acceptable after its timestamp; older ones (a
+    #: recorded call played again) are refused.
+    bounce_webhook_max_age: int = 300
     #: Celery queue the delivery tasks go to (and the workers of :func:`make_celery` read).
     celery_queue: str = "mailproof"
     #: Mail a "you have no account here" notice when a reset is asked for an unknown address.
     reset_notify_unknown: bool = False
     #: Put a 6-digit code in confirmation and reset mails, for apps where a link opens the
     #: wrong place: ``"off"``, ``"with_link"`` (code and link) or ``"only"`` (code, no link).
-    verification_codes: str = "off"
+    verification_codes: CodeMode = CodeMode.OFF
     #: Wrong tries a code allows before a new one must be requested.
     code_max_attempts: int = 5
     #: Links in mail that point at a front end instead of these pages, by link name
     #: (``confirm``, ``reset``, ``email_change``, ``email_revert``, ``contact_verify``), each a
     #: pattern with ``{token}``, e.g. ``{"confirm": "https://app.example/confirm?token={token}"}``.
     frontend_urls: t.Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Seconds a login lasts server-side, for its session and remember-me cookies alike; after
+    #: it both are refused and ``flask mailproof purge-logins`` deletes its record. Defaults to
+    #: Flask-Login's ``REMEMBER_COOKIE_DURATION`` (365 days unless set).
+    login_max_age: int = int(COOKIE_DURATION.total_seconds())
     #: Where ``/login`` sends a user when no ``next`` is given.
     post_login_endpoint: str = "mailproof.profile"
     #: Where ``/logout`` sends the user.
@@ -139,7 +184,24 @@ class Settings:
     limit_resend_per_address: str = "1 per 3 minutes"
     limit_contact_per_ip: str = "20 per minute"
     limit_contact_per_address: str = "1 per 3 minutes"
-    #: ``Content-Security-Policy`` added to every response that has none; empty: none added.
+    #: Address-change requests per client IP; over it, 429.
+    limit_email_change_per_ip: str = "20 per minute"
+    #: Address-change mails per new address: one account must not flood a stranger's inbox;
+    #: over it the answer is the same and no mail goes (the answer must not reveal an account).
+    limit_email_change_per_address: str = "1 per 3 minutes"
+    #: Address-change requests per account, whatever the new address: an account switching
+    #: between addresses must not mail each of them; over it, 429.
+    limit_email_change_per_account: str = "3 per 15 minutes; 10 per day"
+    #: Send ``Strict-Transport-Security: max-age=31536000; includeSubDomains`` when
+    #: ``base_url`` is https, so browsers never again reach the site (or its subdomains) over
+    #: plain http, where a session cookie or a token in a link could be read on the way.
+    hsts: bool = True
+    #: ``Content-Security-Policy``, ``X-Content-Type-Options``, ``X-Frame-Options``,
+    #: ``Referrer-Policy`` and ``Strict-Transport-Security`` go on every response of the
+    #: application, not only on the extension's pages and API answers (the default): the
+    #: policy below allows no inline script or style, which a host's own pages may need.
+    security_headers_app_wide: bool = False
+    #: ``Content-Security-Policy`` added to each response above that has none; empty: none.
     content_security_policy: str = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -147,14 +209,22 @@ class Settings:
 
     @classmethod
     def from_config(cls, config: t.Mapping[str, t.Any], *, debug: bool) -> Settings:
-        """Build the settings from ``app.config``, checking what must be right to start."""
+        """Build the settings from ``app.config``, checking what must be right to start.
+
+        :raises ConfigurationError: a setting is unsafe, or a ``MAILPROOF_*`` key is none of
+            ours (a typo in a security setting must not leave its default on in silence).
+        """
+        _refuse_unknown_keys(config, {PREFIX + f.name.upper() for f in dataclasses.fields(cls)})
         values: dict[str, t.Any] = {}
         for field in dataclasses.fields(cls):
             key = PREFIX + field.name.upper()
             if key in config:
                 values[field.name] = config[key]
+        _read_choices(values, t.get_type_hints(cls))
         if values.get("mail_sender") is None:
             values["mail_sender"] = _sender_from_flask_mail(config.get("MAIL_DEFAULT_SENDER"))
+        if "login_max_age" not in values and "REMEMBER_COOKIE_DURATION" in config:
+            values["login_max_age"] = _seconds(config["REMEMBER_COOKIE_DURATION"])
         settings = cls(**values)
         settings._check(debug=debug)
         return settings
@@ -163,8 +233,6 @@ class Settings:
         _check_types(self)
         self._check_base_url(debug=debug)
         self._check_features()
-        if self.delivery not in ("thread", "celery", "external"):
-            raise ConfigurationError("MAILPROOF_DELIVERY must be 'thread', 'celery' or 'external'.")
         if self.password_min_length < 8:
             raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
         # 64 characters of up to 4 UTF-8 bytes each must always fit (NIST SP 800-63B).
@@ -207,15 +275,16 @@ class Settings:
             raise ConfigurationError(
                 "MAILPROOF_CONTACT_RECIPIENT must be one bare address, like owner@example.com."
             )
-        if self.verification_codes not in ("off", "with_link", "only"):
-            raise ConfigurationError(
-                "MAILPROOF_VERIFICATION_CODES must be 'off', 'with_link' or 'only'."
-            )
         for name, pattern in self.frontend_urls.items():
             if "{token}" not in pattern or urlsplit(pattern).scheme not in ("http", "https"):
                 raise ConfigurationError(
                     f"MAILPROOF_FRONTEND_URLS[{name!r}] must be an http(s) URL with {{token}}."
                 )
+        if 0 < len(self.bounce_webhook_secret) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigurationError(
+                f"MAILPROOF_BOUNCE_WEBHOOK_SECRET must have at least {MIN_SECRET_KEY_LENGTH} "
+                "characters: whoever guesses it can stop mail to any address."
+            )
         if not self.locales or isinstance(self.locales, str):
             raise ConfigurationError('MAILPROOF_LOCALES must be a list of locales, e.g. ["en"].')
         for name, rule in self.rate_limits().items():
@@ -235,16 +304,52 @@ class Settings:
             if field.name.startswith("limit_")
         }
 
+    def token_lifetimes(self) -> dict[Purpose, int]:
+        """Return how many seconds each purpose's links live: the one place pairing them."""
+        return {
+            Purpose.CONFIRM: self.confirm_max_age,
+            Purpose.RESET: self.reset_max_age,
+            Purpose.EMAIL_CHANGE: self.email_change_max_age,
+            # The undo link lives as long as the change link that caused it.
+            Purpose.EMAIL_REVERT: self.email_change_max_age,
+            Purpose.CONTACT: self.contact_max_age,
+        }
+
     def dev_mailbox_enabled(self, *, debug: bool) -> bool:
         """Tell whether ``/_mail`` is served."""
         return debug if self.dev_mailbox is None else self.dev_mailbox
 
-    def link_root(self, *, debug: bool) -> str:
-        """Return the root every mailed link starts with, without a trailing slash."""
+    def link_root(self, *, development_root: str) -> str:
+        """Return the root every mailed link starts with, without a trailing slash.
+
+        :param development_root: the development server's address, used without a base URL
+            (which only debug allows, checked at start).
+        """
         if self.base_url is not None:
             return self.base_url.rstrip("/")
-        # Only reachable in debug (checked at start): the development server's default address.
-        return "http://127.0.0.1:5000"
+        return development_root
+
+
+def _read_choices(values: dict[str, t.Any], hints: dict[str, t.Any]) -> None:
+    """Turn each closed-set setting's text into its enum member, refusing anything else."""
+    for name, value in values.items():
+        kind = hints[name]
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            try:
+                values[name] = kind(value)
+            except ValueError:
+                choices = ", ".join(repr(member.value) for member in kind)
+                raise ConfigurationError(
+                    f"{PREFIX}{name.upper()} must be one of {choices}, not {value!r}."
+                ) from None
+
+
+def _refuse_unknown_keys(config: t.Mapping[str, t.Any], known: set[str]) -> None:
+    for key in sorted(k for k in config if isinstance(k, str) and k.startswith(PREFIX)):
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = f" Did you mean {close[0]}?" if close else ""
+            raise ConfigurationError(f"{key} is not a Flask-Mailproof setting.{hint}")
 
 
 def check_signing_keys(
@@ -300,6 +405,11 @@ _POSITIVE = (
     "argon2_time_cost",
     "argon2_memory_cost",
     "argon2_parallelism",
+    "login_max_age",
+    "bounce_webhook_max_age",
+    "delivery_lease",
+    "delivery_batch_size",
+    "delivery_concurrency",
 )
 #: Settings where 0 means "none" (no wait, no grace).
 _NOT_NEGATIVE = ("resend_interval", "unconfirmed_grace")
@@ -345,3 +455,10 @@ def _sender_from_flask_mail(value: t.Any) -> str | None:
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return formataddr((str(value[0]), str(value[1])))
     return str(value)
+
+
+def _seconds(duration: t.Any) -> t.Any:
+    """Accept Flask-Login's ``REMEMBER_COOKIE_DURATION``: seconds or a ``timedelta``."""
+    if isinstance(duration, dt.timedelta):
+        return int(duration.total_seconds())
+    return duration

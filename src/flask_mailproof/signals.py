@@ -43,3 +43,13 @@ password_changed = _signals.signal("password-changed")
 #: An account's address changed: a confirmed change, an undo from the old address, or an
 #: unconfirmed user's correction. ``user``, ``old_email``, ``new_email``.
 email_changed = _signals.signal("email-changed")
+
+#: A message failed for good: refused with a 5xx, or out of attempts. ``message`` (the outbox
+#: row, detached; ``recipient``, ``kind``, ``message_id``), ``permanent`` (``True`` for a
+#: refusal, ``False`` for a temporary failure that ran out of attempts). Sent after the commit.
+delivery_failed = _signals.signal("delivery-failed")
+
+#: An address was put on the suppression list (a 5xx refusal of the recipient, a reported
+#: bounce or complaint): no more mail is written to it. ``address``, ``reason`` (the server's
+#: reply or the provider's reason, cut to 500 characters). Sent after the commit.
+address_suppressed = _signals.signal("address-suppressed")

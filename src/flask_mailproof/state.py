@@ -17,6 +17,7 @@ if t.TYPE_CHECKING:
     from .mail.worker import DeliveryThread
     from .models import Models
     from .passwords import Passwords
+    from .schema import SchemaCheck
     from .settings import Settings
     from .tokens import Tokens
 
@@ -27,6 +28,9 @@ class MailproofState:
 
     app: Flask
     settings: Settings
+    #: What every mailed link starts with: ``MAILPROOF_BASE_URL``, or in debug without one the
+    #: development server's address, found once at start-up.
+    link_root: str
     db: SQLAlchemy
     models: Models
     tokens: Tokens
@@ -35,6 +39,8 @@ class MailproofState:
     transport: Transport
     delivery_thread: DeliveryThread | None
     limits: RateLimits
+    #: Whether the tables exist; the pages and the delivery thread wait for them.
+    schema: SchemaCheck
 
 
 def current_state() -> MailproofState:

@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import hmac
 import typing as t
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from .claims import C, Claim, Purpose
 from .errors import TokenExpired, TokenInvalid
+
+__all__ = ["MAX_TOKEN_LENGTH", "Purpose", "Tokens", "digest", "same"]
 
 #: Longest token we try to read; ours stay far below it, so longer input is junk.
 MAX_TOKEN_LENGTH = 1024
-
-
-class Purpose(enum.StrEnum):
-    """What a token proves. Each purpose signs with its own salt, so no token crosses over."""
-
-    CONFIRM = "confirm"
-    RESET = "reset"
-    EMAIL_CHANGE = "email-change"
-    EMAIL_REVERT = "email-revert"
-    CONTACT = "contact"
 
 
 class Tokens:
@@ -30,11 +22,22 @@ class Tokens:
 
     :param secret_key: the current key; new tokens are signed with it.
     :param fallbacks: older keys still accepted, so rotating a key keeps links in flight alive.
+    :param lifetimes: seconds each purpose's tokens live (the ``MAILPROOF_*_MAX_AGE`` settings).
     """
 
-    def __init__(self, secret_key: str | bytes, fallbacks: t.Iterable[str | bytes] = ()) -> None:
+    def __init__(
+        self,
+        secret_key: str | bytes,
+        fallbacks: t.Iterable[str | bytes] = (),
+        lifetimes: t.Mapping[Purpose, int] | None = None,
+    ) -> None:
         # itsdangerous signs with the last key and verifies with all of them.
         self._keys = [_as_bytes(key) for key in (*fallbacks, secret_key)]
+        self._lifetimes = dict(lifetimes or {})
+
+    def max_age(self, purpose: Purpose) -> int:
+        """Return how many seconds tokens of ``purpose`` live."""
+        return self._lifetimes[purpose]
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self._keys, salt=f"flask-mailproof.{purpose.value}")
@@ -44,8 +47,21 @@ class Tokens:
         token = self._serializer(purpose).dumps(payload)
         return token if isinstance(token, str) else token.decode("ascii")
 
-    def read(self, purpose: Purpose, token: str, max_age: int) -> dict[str, t.Any]:
-        """Return the payload of a token made for ``purpose`` at most ``max_age`` seconds ago.
+    def issue_claim(self, claim: Claim) -> str:
+        """Sign ``claim`` for its purpose with the current key."""
+        return self.issue(claim.purpose, claim.to_payload())
+
+    def read_claim(self, kind: type[C], token: str) -> C:
+        """Return the claim of ``kind`` a token makes, if it is still within its lifetime.
+
+        :raises TokenExpired: signature good, time up; carries the raw payload.
+        :raises TokenInvalid: junk, tampering, another purpose, a removed key, a bad payload.
+        """
+        return kind.from_payload(self.read(kind.purpose, token))
+
+    def read(self, purpose: Purpose, token: str, max_age: int | None = None) -> dict[str, t.Any]:
+        """Return the payload of a token made for ``purpose`` at most ``max_age`` seconds ago
+        (by default, the purpose's lifetime).
 
         :raises TokenExpired: signature good, time up; carries the payload.
         :raises TokenInvalid: anything else: junk, tampering, another purpose, a removed key.
@@ -53,6 +69,8 @@ class Tokens:
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
             raise TokenInvalid("malformed token")
         serializer = self._serializer(purpose)
+        if max_age is None:
+            max_age = self.max_age(purpose)
         try:
             payload = serializer.loads(token, max_age=max_age)
         except SignatureExpired as exc:

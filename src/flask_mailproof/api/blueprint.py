@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import typing as t
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Flask, Response, current_app, jsonify
 from flask_wtf.csrf import CSRFError
 from spectree import Response as SpecResponse
 from spectree import SpecTree
 
 from ..errors import (
+    AddressSuppressed,
     AddressTaken,
     AlreadyConfirmed,
-    CodeExhausted,
     CodeExpired,
     CodeInvalid,
     HeaderInjection,
@@ -34,22 +35,29 @@ F = t.TypeVar("F", bound=t.Callable[..., t.Any])
 #: Every endpoint is ``/api/...``, registered as ``mailproof_api.<name>``.
 api_bp = Blueprint("mailproof_api", "flask_mailproof", url_prefix="/api")
 
-#: Generates ``/api/openapi.json`` from the pydantic models each endpoint declares.
-spec = SpecTree(
-    "flask",
-    title="Flask-Mailproof API",
-    version="1",
-    description=(
-        "Every state-changing call needs the session cookie's CSRF token in the X-CSRFToken "
-        "header: fetch it from GET /api/csrf."
-    ),
-    mode="strict",
-    annotations=False,
-    naming_strategy=lambda model: model.__name__,
-)
-
 #: Errors every endpoint may answer with.
 _COMMON_ERRORS = (400, 413, 415, 422, 429)
+#: Attribute holding an endpoint's :class:`Declaration`.
+_DECLARATION = "__mailproof_api_declaration__"
+
+
+@dataclasses.dataclass(frozen=True)
+class Declaration:
+    """What an endpoint takes and answers, for the OpenAPI document."""
+
+    body: type[t.Any] | None
+    responses: dict[int, type[t.Any] | None]
+    tags: tuple[str, ...]
+
+    def apply(self, spec: SpecTree, view: F) -> F:
+        """Return ``view`` known to ``spec`` (which validates nothing: parse_body does)."""
+        codes = {f"HTTP_{code}": model for code, model in self.responses.items()}
+        for code in _COMMON_ERRORS:
+            codes.setdefault(f"HTTP_{code}", Error)
+        decorator = spec.validate(
+            json=self.body, resp=SpecResponse(**codes), skip_validation=True, tags=list(self.tags)
+        )
+        return t.cast("F", decorator(view))
 
 
 def documented(
@@ -61,21 +69,50 @@ def documented(
     """Declare an endpoint's request and responses for the OpenAPI document.
 
     Validation happens in :func:`~.responses.parse_body` so that every failure has our error
-    shape; the declaration only feeds the generator.
+    shape; the declaration only feeds the generator of each app (:func:`describe_api`).
     """
-    codes = {f"HTTP_{code}": model for code, model in responses.items()}
-    for code in _COMMON_ERRORS:
-        codes.setdefault(f"HTTP_{code}", Error)
-    decorator = spec.validate(
-        json=body, resp=SpecResponse(**codes), skip_validation=True, tags=list(tags)
+
+    def declare(view: F) -> F:
+        setattr(view, _DECLARATION, Declaration(body, responses, tags))
+        return view
+
+    return declare
+
+
+def describe_api(app: Flask) -> SpecTree:
+    """Return the OpenAPI generator of ``app``'s API: one per app, knowing its endpoints."""
+    spec = SpecTree(
+        "flask",
+        title="Flask-Mailproof API",
+        version="1",
+        description=(
+            "Every state-changing call needs the session cookie's CSRF token in the X-CSRFToken "
+            "header: fetch it from GET /api/csrf."
+        ),
+        mode="strict",
+        annotations=False,
+        naming_strategy=lambda model: model.__name__,
     )
-    return t.cast("t.Callable[[F], F]", decorator)
+    prefix = f"{api_bp.name}."
+    for endpoint, view in list(app.view_functions.items()):
+        declaration = getattr(view, _DECLARATION, None)
+        if endpoint.startswith(prefix) and declaration is not None:
+            app.view_functions[endpoint] = declaration.apply(spec, view)
+    # The generator walks this app's routes the first time the document is asked for.
+    spec.app = app
+    return spec
+
+
+def api_document() -> dict[str, t.Any]:
+    """Return the current app's OpenAPI document."""
+    spec: SpecTree = current_app.extensions["mailproof_api"].spec
+    return t.cast("dict[str, t.Any]", spec.spec)
 
 
 @api_bp.get("/openapi.json")
 def openapi() -> Response:
     """Serve the generated OpenAPI 3.1 document."""
-    return jsonify(spec.spec)
+    return jsonify(api_document())
 
 
 @api_bp.errorhandler(ApiError)
@@ -107,9 +144,18 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     TokenUsed: (409, "token_used", "This link did its job already."),
     AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
     AddressTaken: (409, "email_taken", "Another account has that address."),
-    CodeInvalid: (400, "code_invalid", "This code is not right."),
+    AddressSuppressed: (
+        409,
+        "address_undeliverable",
+        "Mail to this address cannot be delivered, so none was sent: fix the address first.",
+    ),
+    # Also a code that had its tries (CodeExhausted): an unknown address must answer alike.
+    CodeInvalid: (
+        400,
+        "code_invalid",
+        "This code is not right, or it had too many wrong tries; ask for a new one.",
+    ),
     CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
-    CodeExhausted: (410, "code_exhausted", "Too many wrong tries; ask for a new code."),
     HeaderInjection: (400, "invalid_header_value", "A value holds a line break."),
 }
 

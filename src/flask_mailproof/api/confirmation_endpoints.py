@@ -11,11 +11,18 @@ from ..flows.confirmation import (
     resend_confirmation,
     resend_to_address,
 )
+from ..guards import counting_failures, limit_ip
+from ..models import UserMixin
+from ..sessions import begin_session, logged_in_account_id, signup_receipt
 from .blueprint import api_bp, documented
-from .limits import address_allowed, counting_failures, limit_ip
 from .responses import ApiError, json_response, parse_body
 from .schemas import CodeRequest, Error, Message, OptionalEmailRequest, TokenRequest
 
+#: After a contested sign-up confirmed by a client that did not choose the password in force.
+CONFIRMED_CONTESTED = (
+    "Your address is confirmed. It was signed up for more than once, so no password was kept: "
+    "a link to choose one is on its way."
+)
 #: The answer to a logged-out resend, whatever the address.
 RESENT_IF_ANY = "If that address has an account waiting for confirmation, a new link is on its way."
 
@@ -25,9 +32,11 @@ RESENT_IF_ANY = "If that address has an account waiting for confirmation, a new 
     body=TokenRequest, responses={200: Message, 409: Error, 410: Error}, tags=("confirmation",)
 )
 def confirm() -> Response:
-    """Confirm the address a confirmation token names."""
-    confirm_email(parse_body(TokenRequest).token)
-    return json_response(Message(message="Your address is confirmed."))
+    """Confirm the address a confirmation token names; sessions opened before it end."""
+    token = parse_body(TokenRequest).token
+    logged_in_as = logged_in_account_id()
+    user = confirm_email(token, receipt=signup_receipt(), logged_in_as=logged_in_as)
+    return _confirmed(user, logged_in_as)
 
 
 @api_bp.post("/confirm-code")
@@ -37,8 +46,20 @@ def confirm() -> Response:
 def confirm_code() -> Response:
     """Confirm an address with the 6-digit code from its mail (MAILPROOF_VERIFICATION_CODES)."""
     body = parse_body(CodeRequest)
-    with counting_failures():
-        confirm_email_with_code(body.email, body.code)
+    logged_in_as = logged_in_account_id()
+    with counting_failures(body.email):
+        user = confirm_email_with_code(
+            body.email, body.code, receipt=signup_receipt(), logged_in_as=logged_in_as
+        )
+    return _confirmed(user, logged_in_as)
+
+
+def _confirmed(user: UserMixin, logged_in_as: int | None) -> Response:
+    """Keep the confirming client logged in if it was; say whether the password was kept."""
+    if logged_in_as == user.id:
+        begin_session(user, remember=False)
+    if user.password_hash is None:
+        return json_response(Message(message=CONFIRMED_CONTESTED))
     return json_response(Message(message="Your address is confirmed."))
 
 
@@ -55,7 +76,5 @@ def resend() -> Response:
         raise ApiError(
             422, "validation_error", "Give the address.", fields={"email": ["Required."]}
         )
-    # Over the per-address limit the answer stays the same; only the mail is skipped.
-    if address_allowed("resend", body.email):
-        resend_to_address(body.email)
+    resend_to_address(body.email)
     return json_response(Message(message=RESENT_IF_ANY), 202)

@@ -6,8 +6,8 @@ from flask import Response
 from flask_login import current_user
 
 from ..flows.contact import submit_contact_message, verify_contact_message
+from ..guards import limit_address, limit_ip
 from .blueprint import api_bp, documented
-from .limits import limit_address, limit_ip
 from .responses import json_response, parse_body
 from .schemas import ContactAnswer, ContactRequest, Error, Message, TokenRequest
 

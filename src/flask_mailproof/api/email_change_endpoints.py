@@ -6,12 +6,12 @@ from flask import Response
 
 from ..flows.email_change import (
     confirm_email_change,
-    correct_unconfirmed_address,
     request_email_change,
     revert_email_change,
 )
+from ..guards import counting_failures, limit_ip
+from .access import logged_in_user
 from .blueprint import api_bp, documented
-from .guards import logged_in_user
 from .responses import json_response, parse_body
 from .schemas import ChangeEmailRequest, Error, Message, TokenRequest
 
@@ -21,19 +21,19 @@ CHANGE_REQUESTED = "A link is on its way to the new address; nothing changes unt
 
 @api_bp.post("/change-email")
 @documented(
-    body=ChangeEmailRequest, responses={202: Message, 401: Error, 409: Error}, tags=("address",)
+    body=ChangeEmailRequest, responses={202: Message, 401: Error, 429: Error}, tags=("address",)
 )
 def change_email() -> Response:
-    """Ask to move the account to a new address; unconfirmed accounts correct it at once."""
+    """Mail a link to the new address, which the account moves to when it is used.
+
+    Unconfirmed accounts fix a mistyped address this way too.
+    """
+    limit_ip("email_change")
     user = logged_in_user()
     body = parse_body(ChangeEmailRequest)
-    if user.is_confirmed:
+    with counting_failures(user.email):
         request_email_change(user, body.email, body.current_password)
-        return json_response(Message(message=CHANGE_REQUESTED), 202)
-    correct_unconfirmed_address(user, body.email, body.current_password)
-    return json_response(
-        Message(message="Address corrected; a confirmation link is on its way."), 202
-    )
+    return json_response(Message(message=CHANGE_REQUESTED), 202)
 
 
 @api_bp.post("/change-email/confirm")

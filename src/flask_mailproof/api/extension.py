@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from flask import Flask, Response, request
+from spectree import SpecTree
 from werkzeug.exceptions import HTTPException
 
 from ..errors import ConfigurationError
@@ -12,20 +15,18 @@ from . import (
     contact_endpoints,
     email_change_endpoints,
     password_endpoints,
-    reference,
 )
-from .blueprint import api_bp, spec
+from .blueprint import api_bp, describe_api
+from .reference import api_reference_command
 from .responses import ApiError, error_response
 
-# The endpoint modules register their routes on ``api_bp`` when imported; ``reference`` adds
-# ``flask mailproof api-reference``.
+# The endpoint modules register their routes on ``api_bp`` when imported.
 _ENDPOINT_MODULES = (
     account_endpoints,
     confirmation_endpoints,
     password_endpoints,
     email_change_endpoints,
     contact_endpoints,
-    reference,
 )
 
 
@@ -37,13 +38,21 @@ class MailproofAPI:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Register the endpoints, their OpenAPI document and ``flask mailproof api-reference``."""
         if "mailproof" not in app.extensions:
             raise ConfigurationError("Initialise Mailproof before MailproofAPI.")
         app.register_blueprint(api_bp)
         app.register_error_handler(HTTPException, _http_error)
-        # The generator walks this app's routes the first time the document is asked for.
-        spec.app = app
-        app.extensions["mailproof_api"] = self
+        app.extensions["mailproof_api"] = _ApiState(spec=describe_api(app))
+        app.cli.commands["mailproof"].add_command(api_reference_command)  # type: ignore[attr-defined]
+
+
+@dataclasses.dataclass(frozen=True)
+class _ApiState:
+    """What the API keeps per app."""
+
+    #: Generates ``/api/openapi.json`` from the pydantic models each endpoint declares.
+    spec: SpecTree
 
 
 def _http_error(error: HTTPException) -> HTTPException | Response:

@@ -8,8 +8,7 @@ import typing as t
 import click
 from flask.cli import with_appcontext
 
-from ..cli import mailproof_cli
-from .blueprint import spec
+from .blueprint import api_document
 
 
 def _schema_name(ref: str) -> str:
@@ -60,12 +59,12 @@ def render_markdown(document: dict[str, t.Any]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-@mailproof_cli.command("api-reference")
+@click.command("api-reference")
 @click.option("--format", "output", type=click.Choice(["markdown", "json"]), default="markdown")
 @with_appcontext
 def api_reference_command(output: str) -> None:
     """Print the API's OpenAPI document, or its Markdown reference page."""
-    document = spec.spec
+    document = api_document()
     click.echo(
         render_markdown(document) if output == "markdown" else json.dumps(document, indent=2),
         nl=False,

@@ -62,7 +62,12 @@ def parse_body(model: type[M]) -> M:
         raise ApiError(
             415, "unsupported_media_type", "Send JSON with Content-Type: application/json."
         )
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        # ``silent`` covers ValueError only; JSON nested past the interpreter's recursion
+        # limit (a few kilobytes of ``[``) would otherwise be a 500 on every endpoint.
+        data = None
     if data is None:
         raise ApiError(400, "malformed_json", "The body is not valid JSON.")
     try:

@@ -61,11 +61,24 @@ class CsrfToken(BaseModel):
     csrf_token: str = Field(description="Send it back in the X-CSRFToken header.")
 
 
+class Undeliverable(BaseModel):
+    """Mail to the account's address was refused for good; none is sent until it is fixed."""
+
+    since: dt.datetime = Field(description="When the refusal was recorded (UTC).")
+    reply_code: int | None = Field(description="The receiving server's reply code, if any.")
+    reason: str = Field(description="The server's reply or the provider's reason.")
+
+
 class Account(BaseModel):
     email: str
     confirmed: bool
     confirmed_at: dt.datetime | None
     registered_at: dt.datetime
+    undeliverable: Undeliverable | None = Field(
+        default=None,
+        description="Set when mail to this address bounced: fix the address (change-email) "
+        "first; resend answers 409 address_undeliverable meanwhile.",
+    )
 
 
 class Error(BaseModel):

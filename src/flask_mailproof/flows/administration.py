@@ -13,7 +13,7 @@ from ..clock import utcnow
 from ..models import UserMixin, new_stamp
 from ..signals import unconfirmed_user_purged
 from ..state import current_state
-from .accounts import find_user_by_address
+from .accounts import find_user
 
 log = logging.getLogger("flask_mailproof.administration")
 
@@ -26,7 +26,7 @@ def create_admin(email: str, password: str) -> UserMixin:
     state = current_state()
     address = parse_address(email)
     state.passwords.check_policy(password, user_inputs=(address.email,))
-    user = find_user_by_address(address.email)
+    user = find_user(address)
     now = utcnow()
     if user is None:
         user = state.models.user(

@@ -17,7 +17,7 @@ from ..logs import auth_logger
 from ..models import UserMixin, VerificationCodeMixin
 from ..state import current_state
 from ..tokens import Purpose
-from .accounts import find_user_by_address
+from .accounts import find_user
 
 log = auth_logger("flask_mailproof.codes")
 
@@ -31,9 +31,13 @@ def _code_hash(user_id: int, purpose: Purpose, code: str) -> str:
     return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
 
 
-def issue_code(user: UserMixin, purpose: Purpose, max_age: int) -> str:
-    """Replace ``user``'s code for ``purpose`` with a fresh one and return it (no commit)."""
+def issue_code(user: UserMixin, purpose: Purpose) -> str:
+    """Replace ``user``'s code for ``purpose`` with a fresh one and return it (no commit).
+
+    The code lives as long as the link mailed with it.
+    """
     state = current_state()
+    max_age = state.tokens.max_age(purpose)
     model: t.Any = state.models.verification_code
     state.db.session.execute(
         delete(model).where(model.user_id == user.id, model.purpose == purpose.value)
@@ -68,17 +72,18 @@ def redeem_code(email: str, purpose: Purpose, code: str) -> UserMixin:
 
     :raises CodeInvalid: wrong code, no live code, or no such account (one answer for all).
     :raises CodeExpired: the right code, too late.
-    :raises CodeExhausted: this code had its tries; a new one must be requested.
+    :raises CodeExhausted: this code had its tries; a :class:`CodeInvalid`, answered alike.
     """
     state = current_state()
     try:
-        user = find_user_by_address(parse_address(email).email)
+        user = find_user(parse_address(email))
     except InvalidAddress:
         user = None
     row = _live_row(user, purpose) if user is not None else None
     if user is None or row is None:
         raise CodeInvalid()
     if row.attempts >= state.settings.code_max_attempts:
+        log.info("%s code for user %s tried after its last try", purpose.value, user.id)
         raise CodeExhausted()
     if not hmac.compare_digest(row.code_hash, _code_hash(user.id, purpose, code)):
         _count_wrong_try(row)

@@ -3,28 +3,38 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 import typing as t
 
 from sqlalchemy import update
 
 from ..addresses import parse_address
-from ..clock import utcnow
+from ..claims import ConfirmClaim, Purpose
+from ..clock import seconds_until, utcnow
 from ..errors import (
+    AddressSuppressed,
     AlreadyConfirmed,
     RateLimited,
     TokenExpired,
     TokenInvalid,
     TokenSuperseded,
 )
-from ..links import describe_duration, external_url
+from ..links import describe_duration, mailed_link
 from ..logs import auth_logger
-from ..models import UserMixin
+from ..models import SuppressionMixin, UserMixin, new_stamp
+from ..settings import CodeMode
 from ..signals import confirmation_sent, email_confirmed
 from ..state import current_state
-from ..tokens import Purpose, digest, same
-from .accounts import claim_send_slot, find_user_by_address, find_user_by_id
-from .codes import discard_codes, issue_code, redeem_code
+from ..tokens import digest, same
+from .accounts import (
+    claim_send_slot,
+    find_user,
+    find_user_by_id,
+    read_claim,
+)
+from .codes import issue_code, redeem_code
+from .password_reset import queue_reset_mail
+from .proofs import settle_proof
+from .suppression import address_bounce
 
 log = auth_logger("flask_mailproof.confirmation")
 
@@ -33,28 +43,39 @@ def confirmation_token(user: UserMixin) -> str:
     """Return a confirmation token for ``user``'s current address and counter.
 
     The address digest kills the link when the address changes; the counter kills it when a
-    newer link is sent; the stamp digest kills it when the account's sessions are reset.
+    newer link is sent; the stamp digest kills it when the account's sessions are reset; the
+    password digest kills it when another sign-up or a reset sets a new password.
     """
-    return current_state().tokens.issue(
-        Purpose.CONFIRM,
-        {
-            "u": user.id,
-            "n": user.confirm_counter,
-            "e": digest(user.email_key),
-            "s": digest(user.session_stamp),
-        },
+    return current_state().tokens.issue_claim(
+        ConfirmClaim(
+            user_id=user.id,
+            counter=user.confirm_counter,
+            address=digest(user.email_key),
+            stamp=digest(user.session_stamp),
+            password=digest(user.password_hash),
+        )
     )
 
 
+def signup_receipt(email_key: str, password_hash: str | None) -> str:
+    """Return what the browser that signed up keeps: a digest of the address and the new hash.
+
+    The hash is salted, so nobody can compute the receipt of someone else's sign-up; it looks
+    the same for every address, known or not. Holding the receipt that matches the account's
+    current password proves that this browser chose that password.
+    """
+    return digest("signup", email_key, password_hash)
+
+
 def _confirmation_mail_context(user: UserMixin, *, code: str | None) -> dict[str, t.Any]:
-    settings = current_state().settings
+    state = current_state()
     return {
         "user": user,
         "link": None
-        if settings.verification_codes == "only"
-        else external_url("mailproof.confirm", token=confirmation_token(user)),
+        if state.settings.verification_codes is CodeMode.ONLY
+        else mailed_link(Purpose.CONFIRM, confirmation_token(user)),
         "code": code,
-        "expires_in": describe_duration(settings.confirm_max_age),
+        "expires_in": describe_duration(state.tokens.max_age(Purpose.CONFIRM)),
     }
 
 
@@ -62,8 +83,8 @@ def queue_confirmation_mail(user: UserMixin) -> None:
     """Write ``user``'s confirmation mail to the outbox; the caller bumped the counter."""
     state = current_state()
     code = None
-    if state.settings.verification_codes != "off":
-        code = issue_code(user, Purpose.CONFIRM, state.settings.confirm_max_age)
+    if state.settings.verification_codes is not CodeMode.OFF:
+        code = issue_code(user, Purpose.CONFIRM)
     state.outbox.queue(user.email, "confirm", _confirmation_mail_context(user, code=code))
 
 
@@ -85,63 +106,100 @@ def check_confirmation(token: str) -> UserMixin:
     :raises TokenInvalid, TokenExpired, TokenSuperseded: the link cannot be used.
     :raises AlreadyConfirmed: it could, but the address is confirmed already.
     """
-    state = current_state()
-    try:
-        payload = state.tokens.read(Purpose.CONFIRM, token, state.settings.confirm_max_age)
-    except TokenInvalid:
-        log.info("confirmation token refused: invalid")
-        raise
-    except TokenExpired:
-        log.info("confirmation token refused: expired")
-        raise
-    user = find_user_by_id(payload.get("u"))
-    if user is None or not same(payload.get("e"), digest(user.email_key)):
+    user, claim = read_claim(ConfirmClaim, token)
+    if not same(claim.address, digest(user.email_key)):
         log.info("confirmation token refused: invalid, no account with that address")
         raise TokenInvalid("no such account")
     if user.is_confirmed:
         raise AlreadyConfirmed()
-    if payload.get("n") != user.confirm_counter:
+    if claim.counter != user.confirm_counter:
         log.info("confirmation token refused: superseded, for user %s", user.id)
         raise TokenSuperseded()
-    if not same(payload.get("s"), digest(user.session_stamp)):
+    if not same(claim.stamp, digest(user.session_stamp)):
         log.info("confirmation token refused: invalid, sessions of user %s reset", user.id)
         raise TokenInvalid("sessions were reset since")
+    if not same(claim.password, digest(user.password_hash)):
+        log.info("confirmation token refused: invalid, password of user %s changed", user.id)
+        raise TokenInvalid("the password changed since")
     return user
 
 
-def confirm_email(token: str) -> UserMixin:
+def confirm_email(
+    token: str, *, receipt: str | None = None, logged_in_as: int | None = None
+) -> UserMixin:
     """Confirm the address a token names; exactly once, however many clicks race.
 
+    Whoever proves the mailbox owns the account: every session opened before ends, pending
+    address changes die, and the password stays only if the confirming browser shows that it
+    chose it (see :func:`_mark_confirmed`).
+
+    :param receipt: the sign-up receipt the confirming browser kept, if any.
+    :param logged_in_as: the account the confirming browser is logged in as, if any.
     :raises TokenInvalid, TokenExpired, TokenSuperseded, AlreadyConfirmed: see
         :func:`check_confirmation`.
     """
-    return _mark_confirmed(check_confirmation(token))
+    user = check_confirmation(token)
+    return _mark_confirmed(user, _knows_password(user, receipt, logged_in_as))
 
 
-def confirm_email_with_code(email: str, code: str) -> UserMixin:
-    """Confirm the address a mailed code was sent to.
+def confirm_email_with_code(
+    email: str, code: str, *, receipt: str | None = None, logged_in_as: int | None = None
+) -> UserMixin:
+    """Confirm the address a mailed code was sent to, as :func:`confirm_email` does.
 
     :raises CodeInvalid, CodeExpired, CodeExhausted: see :func:`.codes.redeem_code`.
     :raises AlreadyConfirmed: the code was right but the address is confirmed already.
     """
-    return _mark_confirmed(redeem_code(email, Purpose.CONFIRM, code))
+    user = redeem_code(email, Purpose.CONFIRM, code)
+    return _mark_confirmed(user, _knows_password(user, receipt, logged_in_as))
 
 
-def _mark_confirmed(user: UserMixin) -> UserMixin:
-    """Set ``confirmed_at`` once, however many requests race; commit and signal."""
+def _knows_password(user: UserMixin, receipt: str | None, logged_in_as: int | None) -> bool:
+    """Tell whether the password in force may stay when this browser proves the mailbox.
+
+    An uncontested sign-up's password is its only registrant's. After a second sign-up, it is
+    the latest registrant's, who may not be the mailbox's owner: it stays only for the browser
+    holding that sign-up's receipt, or logged in since it (logins need the current password,
+    and the second sign-up ended every earlier session).
+    """
+    if user.contested_at is None or logged_in_as == user.id:
+        return True
+    return receipt is not None and same(receipt, signup_receipt(user.email_key, user.password_hash))
+
+
+def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
+    """Confirm once, however many requests race; end earlier sessions; commit and signal.
+
+    Without ``keep_password`` the password is removed (a password login then fails as a
+    wrong one does) and a reset mail goes to the now proven address, to choose one.
+    """
     state = current_state()
     model = state.models.user
-    result = state.db.session.execute(
+    values: dict[str, t.Any] = {
+        "confirmed_at": utcnow(),
+        "contested_at": None,
+        # Sessions opened before the mailbox was proven may be anyone's who knew a password.
+        "session_stamp": new_stamp(),
+        # So may pending address changes: they would move the account off the proven address.
+        "email_change_counter": model.email_change_counter + 1,
+    }
+    if not keep_password:
+        values["password_hash"] = None
+    statement = (
         update(model)
-        .where(model.id == user.id, model.confirmed_at.is_(None))
-        .values(confirmed_at=utcnow())
+        .where(
+            model.id == user.id,
+            model.confirmed_at.is_(None),
+            # A sign-up racing this click changed the password: its link is the one to use.
+            model.password_hash == user.password_hash,
+        )
+        .values(values)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        state.db.session.rollback()
-        raise AlreadyConfirmed()
-    discard_codes(user, Purpose.CONFIRM)
+    settle_proof(user, statement, Purpose.CONFIRM, AlreadyConfirmed())
+    if not keep_password:
+        queue_reset_mail(user)
+        log.info("contested sign-up of user %s confirmed; password removed, reset mailed", user.id)
     state.db.session.commit()
-    state.db.session.refresh(user)
     log.info("address confirmed for user %s", user.id)
     email_confirmed.send(state.app, user=user)
     return user
@@ -165,10 +223,14 @@ def _claim_resend_slot(user: UserMixin, interval: int) -> bool:
 
 def next_resend_at(user: UserMixin) -> dt.datetime | None:
     """Return when ``user`` may ask for another link, or ``None`` if they may now."""
-    if user.confirmation_sent_at is None:
+    return resend_allowed_at(user.confirmation_sent_at)
+
+
+def resend_allowed_at(sent_at: dt.datetime | None) -> dt.datetime | None:
+    """Return when a link sent at ``sent_at`` may be followed by another, or ``None``: now."""
+    if sent_at is None:
         return None
-    interval = current_state().settings.resend_interval
-    allowed = user.confirmation_sent_at + dt.timedelta(seconds=interval)
+    allowed = sent_at + dt.timedelta(seconds=current_state().settings.resend_interval)
     return allowed if allowed > utcnow() else None
 
 
@@ -176,47 +238,55 @@ def resend_confirmation(user: UserMixin) -> None:
     """Send ``user`` a fresh link, killing the earlier ones.
 
     :raises AlreadyConfirmed: nothing to confirm.
+    :raises AddressSuppressed: the address refused mail for good; it must be fixed first.
     :raises RateLimited: the last link went out less than the resend interval ago.
     """
+    _resend(user, address_bounce(user.email))
+
+
+def _resend(user: UserMixin, bounce: SuppressionMixin | None) -> None:
+    """Do :func:`resend_confirmation`'s work, the address's suppression read already."""
     state = current_state()
     if user.is_confirmed:
         raise AlreadyConfirmed()
+    # Before anything is written: a link to an address that refuses mail would be lost.
+    if bounce is not None:
+        raise AddressSuppressed(bounce)
     # Refused from what was read, without a write: then a rate-limited address costs what an
     # unknown one does (a lookup), and the time taken tells nobody it has an account.
     wait_until = next_resend_at(user)
     if wait_until is not None:
-        raise RateLimited(max(1, math.ceil((wait_until - utcnow()).total_seconds())))
+        raise RateLimited(seconds_until(wait_until))
     if not _claim_resend_slot(user, state.settings.resend_interval):
         state.db.session.rollback()
-        wait_until = next_resend_at(user)
-        retry_after = 1 if wait_until is None else (wait_until - utcnow()).total_seconds()
-        raise RateLimited(max(1, int(retry_after + 0.999)))
+        raise RateLimited(seconds_until(next_resend_at(user)))
     queue_confirmation_mail(user)
     state.db.session.commit()
     log.info("confirmation mail queued for user %s", user.id)
     confirmation_sent.send(state.app, user=user)
 
 
-def _resend_quietly(user: UserMixin | None) -> None:
-    """Resend if allowed and needed; say nothing either way (the caller's answer is fixed)."""
-    if user is None:
-        return
-    try:
-        resend_confirmation(user)
-    except (AlreadyConfirmed, RateLimited):
-        return
-
-
 def resend_to_address(email: str) -> None:
     """Send a fresh link to the unconfirmed account at ``email``, if there is one.
 
-    Raises nothing for unknown, confirmed or rate-limited addresses: the answer to a
-    logged-out visitor must not tell whether an account exists.
+    Raises nothing for unknown, confirmed, suppressed or rate-limited addresses: the answer to a
+    logged-out visitor must not tell whether an account exists. Over the per-address limit
+    (``MAILPROOF_LIMIT_RESEND_PER_ADDRESS``) it does nothing, whoever asks.
 
     :raises InvalidAddress: ``email`` is not an address at all.
     """
     address = parse_address(email, check_deliverability=False)
-    _resend_quietly(find_user_by_address(address.email))
+    if not current_state().limits.allow_address("resend", address.email):
+        return
+    # Read for every address, with an account or without: the time taken tells nobody which.
+    bounce = address_bounce(address.email)
+    user = find_user(address)
+    if user is None:
+        return
+    try:
+        _resend(user, bounce)
+    except (AlreadyConfirmed, AddressSuppressed, RateLimited):
+        return
 
 
 def renew_expired_confirmation(token: str) -> None:
@@ -227,23 +297,26 @@ def renew_expired_confirmation(token: str) -> None:
 
     :raises TokenInvalid: the token is not ours, or its account is gone or has another address.
     :raises AlreadyConfirmed: nothing is left to confirm.
+    :raises AddressSuppressed: the address refused mail for good.
     :raises RateLimited: the latest link went out less than the resend interval ago.
     """
-    state = current_state()
     try:
-        payload: dict[str, t.Any] | None = state.tokens.read(
-            Purpose.CONFIRM, token, state.settings.confirm_max_age
-        )
+        claim = current_state().tokens.read_claim(ConfirmClaim, token)
     except TokenExpired as exc:
-        payload = exc.payload
+        claim = _expired_claim(exc)
     except TokenInvalid:
         log.info("confirmation token refused for renewal: invalid")
         raise
-    if payload is None:
-        log.info("confirmation token refused for renewal: invalid payload")
-        raise TokenInvalid("unreadable payload")
-    user = find_user_by_id(payload.get("u"))
-    if user is None or not same(payload.get("e"), digest(user.email_key)):
+    user = find_user_by_id(claim.user_id)
+    if user is None or not same(claim.address, digest(user.email_key)):
         log.info("confirmation token refused for renewal: no account with that address")
         raise TokenInvalid("no such account")
     resend_confirmation(user)
+
+
+def _expired_claim(expired: TokenExpired) -> ConfirmClaim:
+    try:
+        return ConfirmClaim.from_payload(expired.payload)
+    except TokenInvalid:
+        log.info("confirmation token refused for renewal: invalid payload")
+        raise

@@ -9,33 +9,29 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 import typing as t
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 
 from ..addresses import Address, parse_address
-from ..clock import utcnow
-from ..errors import InvalidContactField, RateLimited, TokenExpired, TokenInvalid, TokenUsed
-from ..i18n import N_, format_number, gettext, site_language
-from ..links import describe_duration, external_url
+from ..claims import ContactClaim, Purpose
+from ..clock import seconds_until, utcnow
+from ..contact_text import clean_contact_text
+from ..errors import RateLimited, TokenExpired, TokenInvalid, TokenUsed
+from ..i18n import site_language
+from ..links import describe_duration, external_url, mailed_link
 from ..logs import auth_logger
-from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH, ContactMessageMixin
+from ..models import (
+    CONTACT_MESSAGE_MAX_LENGTH,
+    CONTACT_NAME_MAX_LENGTH,
+    ContactMessageMixin,
+    ContactStatus,
+)
 from ..signals import contact_verified
 from ..state import current_state
-from ..tokens import Purpose, digest, same
+from ..tokens import digest, same
 
 log = auth_logger("flask_mailproof.contact")
-
-PENDING = "pending"
-VERIFIED = "verified"
-DELIVERED = "delivered"
-
-# Control characters but tab and line feed (CR is folded into LF first): PostgreSQL refuses
-# NUL, and escape sequences would reach the terminal of whoever lists messages.
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-_EMPTY_REASONS = {"name": N_("Enter your name."), "message": N_("Write your message.")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,37 +43,14 @@ class ContactSubmission:
     held: bool
 
 
-def clean_contact_text(field: str, value: str, max_length: int) -> str:
-    """Return ``value`` with line breaks as ``\\n`` and outer blanks stripped, or refuse it.
-
-    Over ``max_length`` characters is refused, never cut: a truncated message says something
-    its sender did not write.
-
-    :raises InvalidContactField: empty, too long, or holding control characters.
-    """
-    text = value.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text:
-        raise InvalidContactField(field, gettext(_EMPTY_REASONS.get(field, N_("Fill this in."))))
-    if len(text) > max_length:
-        reason = gettext(
-            "Use at most %(limit)s characters; this has %(length)s.",
-            limit=format_number(max_length),
-            length=format_number(len(text)),
-        )
-        raise InvalidContactField(field, reason)
-    if _CONTROL_CHARS.search(text):
-        raise InvalidContactField(field, gettext("This contains control characters; remove them."))
-    return text
-
-
 def contact_token(contact_message: ContactMessageMixin) -> str:
     """Return the token that releases ``contact_message``, and no other.
 
     The digest of the address and creation time means a row that reuses a purged message's id
     is not released by the old link.
     """
-    return current_state().tokens.issue(
-        Purpose.CONTACT, {"m": contact_message.id, "d": _binding(contact_message)}
+    return current_state().tokens.issue_claim(
+        ContactClaim(message_id=contact_message.id, binding=_binding(contact_message))
     )
 
 
@@ -111,12 +84,12 @@ def submit_contact_message(
         email=address.email,
         email_key=address.key,
         message=message,
-        status=PENDING,
+        status=ContactStatus.PENDING,
         created_at=now,
         user_id=getattr(user, "id", None),
     )
     if _address_proven(user, address):
-        row.status, row.verified_at = VERIFIED, now
+        row.status, row.verified_at = ContactStatus.VERIFIED, now
         state.db.session.add(row)
         state.db.session.flush()
         return ContactSubmission(_release(row, now), held=False)
@@ -143,12 +116,14 @@ def _check_pending_cap(email_key: str, now: dt.datetime) -> None:
     """
     state = current_state()
     model = state.models.contact_message
-    max_age = dt.timedelta(seconds=state.settings.contact_max_age)
+    max_age = dt.timedelta(seconds=state.tokens.max_age(Purpose.CONTACT))
     limit = state.settings.contact_max_pending
     query = (
         select(model.created_at)
         .where(
-            model.email_key == email_key, model.status == PENDING, model.created_at > now - max_age
+            model.email_key == email_key,
+            model.status == ContactStatus.PENDING,
+            model.created_at > now - max_age,
         )
         .order_by(model.created_at.desc())
         .limit(limit)
@@ -158,7 +133,7 @@ def _check_pending_cap(email_key: str, now: dt.datetime) -> None:
         return
     # A slot frees up when the oldest of the newest ``limit`` links expires.
     frees_at = live[-1] + max_age
-    raise RateLimited(max(1, int((frees_at - now).total_seconds() + 0.999)))
+    raise RateLimited(seconds_until(frees_at))
 
 
 def _queue_verification_mail(row: ContactMessageMixin) -> None:
@@ -168,24 +143,20 @@ def _queue_verification_mail(row: ContactMessageMixin) -> None:
         "contact_verify",
         {
             # Nothing the sender typed: the address may be a stranger's.
-            "link": external_url("mailproof.contact_verify", token=contact_token(row)),
+            "link": mailed_link(Purpose.CONTACT, contact_token(row)),
             "form_link": external_url("mailproof.contact"),
-            "expires_in": describe_duration(state.settings.contact_max_age),
+            "expires_in": describe_duration(state.tokens.max_age(Purpose.CONTACT)),
         },
     )
 
 
-def _message_named_by(payload: dict[str, t.Any] | None) -> ContactMessageMixin | None:
-    if payload is None:
-        return None
-    message_id = payload.get("m")
-    if not isinstance(message_id, int) or isinstance(message_id, bool):
-        return None
+def _message_named_by(claim: ContactClaim) -> ContactMessageMixin | None:
     state = current_state()
     row = t.cast(
-        "ContactMessageMixin | None", state.db.session.get(state.models.contact_message, message_id)
+        "ContactMessageMixin | None",
+        state.db.session.get(state.models.contact_message, claim.message_id),
     )
-    if row is None or not same(payload.get("d"), _binding(row)):
+    if row is None or not same(claim.binding, _binding(row)):
         return None
     return row
 
@@ -199,17 +170,20 @@ def check_contact_token(token: str) -> ContactMessageMixin:
     """
     state = current_state()
     try:
-        payload = state.tokens.read(Purpose.CONTACT, token, state.settings.contact_max_age)
+        claim = state.tokens.read_claim(ContactClaim, token)
     except TokenExpired as expired:
-        released = _message_named_by(expired.payload)
-        if released is not None and released.status != PENDING:
+        try:
+            released = _message_named_by(ContactClaim.from_payload(expired.payload))
+        except TokenInvalid:
+            released = None
+        if released is not None and released.status != ContactStatus.PENDING:
             raise TokenUsed() from None
         raise
-    row = _message_named_by(payload)
+    row = _message_named_by(claim)
     if row is None:
         log.info("contact token refused: no such message")
         raise TokenInvalid("no such message")
-    if row.status != PENDING:
+    if row.status != ContactStatus.PENDING:
         raise TokenUsed()
     return row
 
@@ -231,8 +205,8 @@ def verify_contact_message(token: str) -> ContactMessageMixin:
     state.db.session.execute(select(model.id).where(model.id == row.id).with_for_update())
     result = state.db.session.execute(
         update(model)
-        .where(model.id == row.id, model.status == PENDING)
-        .values(status=VERIFIED, verified_at=now)
+        .where(model.id == row.id, model.status == ContactStatus.PENDING)
+        .values(status=ContactStatus.VERIFIED, verified_at=now)
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         state.db.session.rollback()
@@ -257,82 +231,8 @@ def _release(row: ContactMessageMixin, now: dt.datetime) -> ContactMessageMixin:
             state.outbox.queue(
                 recipient, "contact_delivery", {"contact_message": row}, reply_to=row.email
             )
-        row.status, row.delivered_at = DELIVERED, now
+        row.status, row.delivered_at = ContactStatus.DELIVERED, now
     state.db.session.commit()
     log.info("contact message %s released (%s)", row.id, row.status)
     contact_verified.send(state.app, contact_message=row)
     return row
-
-
-@dataclasses.dataclass(frozen=True)
-class ContactCounts:
-    """How many contact messages are in each state."""
-
-    pending: int
-    #: Of :attr:`pending`, those whose link has expired: they wait for the purge only.
-    pending_expired: int
-    verified: int
-    delivered: int
-
-
-def count_contact_messages() -> ContactCounts:
-    """Count the stored contact messages by status."""
-    state = current_state()
-    model = state.models.contact_message
-    counted = select(model.status, func.count()).group_by(model.status)
-    by_status: dict[str, int] = dict(state.db.session.execute(counted).all())
-    live_since = utcnow() - dt.timedelta(seconds=state.settings.contact_max_age)
-    expired = state.db.session.scalar(
-        select(func.count()).where(model.status == PENDING, model.created_at <= live_since)
-    )
-    return ContactCounts(
-        pending=by_status.get(PENDING, 0),
-        pending_expired=expired or 0,
-        verified=by_status.get(VERIFIED, 0),
-        delivered=by_status.get(DELIVERED, 0),
-    )
-
-
-def list_contact_messages(
-    limit: int | None = None, status: str | None = None
-) -> list[ContactMessageMixin]:
-    """Return contact messages, newest first, optionally of one ``status``."""
-    state = current_state()
-    model = state.models.contact_message
-    query = select(model).order_by(model.created_at.desc(), model.id.desc()).limit(limit)
-    if status is not None:
-        query = query.where(model.status == status)
-    return list(state.db.session.scalars(query))
-
-
-@dataclasses.dataclass(frozen=True)
-class PurgedContactMessage:
-    id: int
-    email: str
-    created_at: dt.datetime
-
-
-def purge_contact_messages(
-    older_than_days: int | None = None, *, dry_run: bool = False
-) -> list[PurgedContactMessage]:
-    """Delete messages never verified and written more than ``older_than_days`` ago.
-
-    :param older_than_days: defaults to ``MAILPROOF_CONTACT_PURGE_DAYS``.
-    """
-    state = current_state()
-    days = state.settings.contact_purge_days if older_than_days is None else older_than_days
-    if days < 0:
-        raise ValueError("older_than_days must not be negative")
-    model = state.models.contact_message
-    stale = (model.status == PENDING, model.created_at < utcnow() - dt.timedelta(days=days))
-    rows = state.db.session.scalars(select(model).where(*stale).order_by(model.id))
-    purged = [PurgedContactMessage(r.id, r.email, r.created_at) for r in rows]
-    if dry_run or not purged:
-        return purged
-    # The same condition again: a message released meanwhile is not deleted.
-    state.db.session.execute(
-        delete(model).where(*stale), execution_options={"synchronize_session": False}
-    )
-    state.db.session.commit()
-    log.info("purged %d never-verified contact message(s)", len(purged))
-    return purged

@@ -1,6 +1,6 @@
 """Change an account's address: proven by the new mailbox, undoable from the old one.
 
-An unconfirmed account, whose address nothing has proven yet, corrects it directly instead.
+An unconfirmed account fixes a mistyped address the same way: the link proves the new one.
 """
 
 from __future__ import annotations
@@ -11,25 +11,25 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..addresses import Address, address_key, parse_address
+from ..claims import EmailChangeClaim, EmailRevertClaim, Purpose
 from ..clock import utcnow
 from ..errors import (
     AddressTaken,
-    AlreadyConfirmed,
     InvalidAddress,
     InvalidCredentials,
-    TokenInvalid,
+    RateLimited,
     TokenSuperseded,
     TokenUsed,
 )
 from ..i18n import gettext
-from ..links import describe_duration, external_url
+from ..links import describe_duration, mailed_link
 from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
-from ..signals import confirmation_sent, email_changed
+from ..signals import email_changed
 from ..state import current_state
-from ..tokens import Purpose, digest, same
-from .accounts import find_user_by_address, find_user_by_id
-from .confirmation import queue_confirmation_mail
+from ..tokens import digest, same
+from .accounts import bump_counters, delete_login_sessions, find_user, read_claim
+from .suppression import forget_bounce
 
 log = auth_logger("flask_mailproof.email_change")
 
@@ -46,49 +46,73 @@ def _new_address(user: UserMixin, email: str, password: str) -> Address:
 
 
 def _other_account(address: Address, user: UserMixin) -> UserMixin | None:
-    other = find_user_by_address(address.email)
-    if other is None or other.id == user.id or not same(other.email_key, address.key):
-        return None
-    return other
+    other = find_user(address)
+    return None if other is None or other.id == user.id else other
+
+
+def email_change_token(user: UserMixin, email: str) -> str:
+    """Return a link token moving ``user`` to ``email``, for the account's current state.
+
+    Bound to the old address (a used link is dead), the counter (only the latest works) and
+    the password hash: a reset or a password change kills every pending change, so whoever
+    once knew the password cannot move the account after its owner took it back.
+    """
+    return current_state().tokens.issue_claim(
+        EmailChangeClaim(
+            user_id=user.id,
+            counter=user.email_change_counter,
+            old_address=digest(user.email_key),
+            password=digest(user.password_hash),
+            new_email=email,
+        )
+    )
 
 
 def request_email_change(user: UserMixin, email: str, password: str) -> Address:
     """Mail a link to ``email`` that moves ``user`` there; nothing changes until it is used.
 
-    A newer request kills the older links. If the address has another account, its owner is
-    told instead, and the answer here is the same, so this form cannot probe for accounts.
+    The same for confirmed accounts and for unconfirmed ones fixing a mistyped address (whose
+    pending confirmation links die here, so the mistyped address can confirm nothing). A newer
+    request kills the older links. If the address has another account, its owner is told
+    instead; over the new address's limit nothing is mailed. The answer is the same in every
+    case, so this form cannot probe for accounts.
 
     :raises InvalidAddress: not an address, or the account's own.
     :raises InvalidCredentials: ``password`` is not the account's.
+    :raises RateLimited: the account asked too often (``MAILPROOF_LIMIT_EMAIL_CHANGE_PER_ACCOUNT``).
     """
     state = current_state()
     address = _new_address(user, email, password)
-    user.email_change_counter += 1
-    other = _other_account(address, user)
-    if other is not None:
-        state.outbox.queue(other.email, "email_change_taken", {"email": other.email})
+    wait = state.limits.hit("email_change_per_account", str(user.id))
+    if wait is not None:
+        raise RateLimited(wait)
+    # Older change links die; so do an unconfirmed account's links to the mistyped address.
+    if user.is_confirmed:
+        bump_counters(user, "email_change_counter")
     else:
-        token = state.tokens.issue(
-            Purpose.EMAIL_CHANGE,
-            {
-                "u": user.id,
-                "n": user.email_change_counter,
-                "o": digest(user.email_key),
-                "e": address.email,
-            },
-        )
-        state.outbox.queue(
-            address.email,
-            "email_change",
-            {
-                "email": address.email,
-                "link": external_url("mailproof.confirm_email_change", token=token),
-                "expires_in": describe_duration(state.settings.email_change_max_age),
-            },
-        )
+        bump_counters(user, "email_change_counter", "confirm_counter")
+    if state.limits.allow_address("email_change", address.email):
+        _queue_change_mail(user, address)
     state.db.session.commit()
     log.info("address change to a new address asked for user %s", user.id)
     return address
+
+
+def _queue_change_mail(user: UserMixin, address: Address) -> None:
+    state = current_state()
+    other = _other_account(address, user)
+    if other is not None:
+        state.outbox.queue(other.email, "email_change_taken", {"email": other.email})
+        return
+    state.outbox.queue(
+        address.email,
+        "email_change",
+        {
+            "email": address.email,
+            "link": mailed_link(Purpose.EMAIL_CHANGE, email_change_token(user, address.email)),
+            "expires_in": describe_duration(state.tokens.max_age(Purpose.EMAIL_CHANGE)),
+        },
+    )
 
 
 def check_email_change(token: str) -> tuple[UserMixin, Address]:
@@ -98,18 +122,15 @@ def check_email_change(token: str) -> tuple[UserMixin, Address]:
     :raises TokenUsed: the account's address is no longer the one the link was made for.
     :raises TokenSuperseded: a newer change was asked for since.
     """
-    state = current_state()
-    max_age = state.settings.email_change_max_age
-    payload = state.tokens.read(Purpose.EMAIL_CHANGE, token, max_age)
-    user = find_user_by_id(payload.get("u"))
-    email = payload.get("e")
-    if user is None or not isinstance(email, str):
-        raise TokenInvalid("no such account")
-    if not same(payload.get("o"), digest(user.email_key)):
+    user, claim = read_claim(EmailChangeClaim, token)
+    if not same(claim.old_address, digest(user.email_key)):
         raise TokenUsed()
-    if payload.get("n") != user.email_change_counter:
+    if claim.counter != user.email_change_counter:
         raise TokenSuperseded()
-    return user, Address(email=email, key=address_key(email))
+    if not same(claim.password, digest(user.password_hash)):
+        log.info("address change token refused: the password of user %s changed", user.id)
+        raise TokenUsed()
+    return user, Address(email=claim.new_email, key=address_key(claim.new_email))
 
 
 def _move(user: UserMixin, address: Address, **values: t.Any) -> None:
@@ -151,7 +172,9 @@ def confirm_email_change(token: str) -> UserMixin:
     """Move the account the token names to the address signed into it; mail the old address.
 
     The account and address come from the token alone, whoever is logged in. The new address
-    counts as confirmed. The old address is told, with a link that undoes the change.
+    counts as confirmed. A confirmed old address is told, with a link that undoes the change;
+    an unconfirmed one is not: nothing proved that its mailbox is the account owner's, and an
+    undo link would hand a stranger (the owner of a mistyped address) a confirmed account.
 
     :raises TokenInvalid, TokenExpired, TokenUsed, TokenSuperseded: see
         :func:`check_email_change`.
@@ -160,21 +183,30 @@ def confirm_email_change(token: str) -> UserMixin:
     state = current_state()
     user, address = check_email_change(token)
     old_email = user.email
+    old_address_proven = user.is_confirmed
     _move(user, address)
-    undo = state.tokens.issue(Purpose.EMAIL_REVERT, {"u": user.id, "o": old_email})
+    # The new address took the change mail and its owner acted on it: it works.
+    forget_bounce(user.email)
+    if old_address_proven:
+        _queue_undo_mail(user, old_email)
+    state.db.session.commit()
+    log.info("address changed for user %s", user.id)
+    email_changed.send(state.app, user=user, old_email=old_email, new_email=user.email)
+    return user
+
+
+def _queue_undo_mail(user: UserMixin, old_email: str) -> None:
+    state = current_state()
+    undo = state.tokens.issue_claim(EmailRevertClaim(user_id=user.id, old_email=old_email))
     state.outbox.queue(
         old_email,
         "email_changed",
         {
             "new_email": user.email,
-            "link": external_url("mailproof.revert_email_change", token=undo),
-            "expires_in": describe_duration(state.settings.email_change_max_age),
+            "link": mailed_link(Purpose.EMAIL_REVERT, undo),
+            "expires_in": describe_duration(state.tokens.max_age(Purpose.EMAIL_REVERT)),
         },
     )
-    state.db.session.commit()
-    log.info("address changed for user %s", user.id)
-    email_changed.send(state.app, user=user, old_email=old_email, new_email=user.email)
-    return user
 
 
 def check_email_revert(token: str) -> tuple[UserMixin, Address]:
@@ -186,14 +218,8 @@ def check_email_revert(token: str) -> tuple[UserMixin, Address]:
     :raises TokenInvalid, TokenExpired: not ours, or too old.
     :raises TokenUsed: the account has that address already.
     """
-    state = current_state()
-    max_age = state.settings.email_change_max_age
-    payload = state.tokens.read(Purpose.EMAIL_REVERT, token, max_age)
-    user = find_user_by_id(payload.get("u"))
-    email = payload.get("o")
-    if user is None or not isinstance(email, str):
-        raise TokenInvalid("no such account")
-    address = Address(email=email, key=address_key(email))
+    user, claim = read_claim(EmailRevertClaim, token)
+    address = Address(email=claim.old_email, key=address_key(claim.old_email))
     if same(user.email_key, address.key):
         raise TokenUsed()
     return user, address
@@ -215,38 +241,8 @@ def revert_email_change(token: str) -> UserMixin:
         session_stamp=new_stamp(),
         email_change_counter=model.email_change_counter + 1,
     )
+    delete_login_sessions(user)
     state.db.session.commit()
     log.info("address change undone for user %s", user.id)
     email_changed.send(state.app, user=user, old_email=replaced, new_email=user.email)
     return user
-
-
-def correct_unconfirmed_address(user: UserMixin, email: str, password: str) -> None:
-    """Replace an unconfirmed account's mistyped address and mail the link there instead.
-
-    Links already sent to the mistyped address die; it is sent nothing more.
-
-    :raises AlreadyConfirmed: a confirmed address changes through :func:`request_email_change`.
-    :raises InvalidAddress, InvalidCredentials: as for :func:`request_email_change`.
-    :raises AddressTaken: another account has the corrected address.
-    """
-    state = current_state()
-    if user.is_confirmed:
-        raise AlreadyConfirmed()
-    address = _new_address(user, email, password)
-    old_email = user.email
-    user.email = address.email
-    user.email_key = address.key
-    user.confirm_counter += 1
-    user.reset_counter += 1
-    user.confirmation_sent_at = utcnow()
-    try:
-        state.db.session.flush()
-    except IntegrityError:
-        state.db.session.rollback()
-        raise AddressTaken() from None
-    queue_confirmation_mail(user)
-    state.db.session.commit()
-    log.info("unconfirmed user %s corrected their address", user.id)
-    email_changed.send(state.app, user=user, old_email=old_email, new_email=user.email)
-    confirmation_sent.send(state.app, user=user)

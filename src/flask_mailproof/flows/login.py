@@ -5,17 +5,14 @@ from __future__ import annotations
 from ..addresses import parse_address
 from ..clock import utcnow
 from ..errors import InvalidAddress, InvalidCredentials, RateLimited
-from ..limits import attempt_key
+from ..limits import FAILURES_PER_ADDRESS, attempt_key
 from ..logs import auth_logger
 from ..models import UserMixin
 from ..signals import user_logged_in
 from ..state import current_state
-from .accounts import find_user_by_address
+from .accounts import find_user
 
 log = auth_logger("flask_mailproof.login")
-
-#: The rule counting failed logins per typed address (``MAILPROOF_LIMIT_LOGIN_FAILURES_...``).
-FAILURES_PER_ADDRESS = "login_failures_per_address"
 
 
 def authenticate(email: str, password: str) -> UserMixin:
@@ -32,7 +29,7 @@ def authenticate(email: str, password: str) -> UserMixin:
     """
     state = current_state()
     try:
-        user = find_user_by_address(parse_address(email).email)
+        user = find_user(parse_address(email))
     except InvalidAddress:
         user = None
     who = f"user {user.id}" if user is not None else "no account"

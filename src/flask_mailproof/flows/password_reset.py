@@ -7,17 +7,20 @@ import typing as t
 from sqlalchemy import ColumnElement, func, update
 
 from ..addresses import Address, parse_address
+from ..claims import Purpose, ResetClaim
 from ..clock import utcnow
-from ..errors import TokenInvalid, TokenSuperseded, TokenUsed
-from ..links import describe_duration, external_url
+from ..errors import TokenSuperseded, TokenUsed
+from ..links import describe_duration, external_url, mailed_link
 from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
+from ..settings import CodeMode
 from ..signals import email_confirmed, password_reset, reset_requested
 from ..state import current_state
-from ..tokens import Purpose, digest, same
-from .accounts import find_user_by_address, find_user_by_id
-from .codes import discard_codes, issue_code, redeem_code
+from ..tokens import digest, same
+from .accounts import find_user, find_user_by_id, read_claim
+from .codes import issue_code, redeem_code
 from .login import unlock_login
+from .proofs import settle_proof
 
 log = auth_logger("flask_mailproof.password_reset")
 
@@ -33,18 +36,9 @@ def _bound_state(user: UserMixin) -> str:
 
 def reset_token(user: UserMixin) -> str:
     """Return a reset token for ``user``'s current state and reset counter."""
-    return current_state().tokens.issue(
-        Purpose.RESET, {"u": user.id, "n": user.reset_counter, "b": _bound_state(user)}
+    return current_state().tokens.issue_claim(
+        ResetClaim(user_id=user.id, counter=user.reset_counter, state=_bound_state(user))
     )
-
-
-def _account_for(address: Address) -> UserMixin | None:
-    user = find_user_by_address(address.email)
-    # The database may compare with a looser collation than ours (MariaDB's *_ci ones take a
-    # dotless i for an i): only an exact key match counts (CVE-2019-19844).
-    if user is None or not same(user.email_key, address.key):
-        return None
-    return user
 
 
 def request_password_reset(email: str) -> None:
@@ -52,26 +46,38 @@ def request_password_reset(email: str) -> None:
 
     Returns the same nothing for every address and does alike work either way (a lookup, a
     rendered mail, an outbox write), so neither the answer nor its timing reveals an account.
-    The link goes to the address stored on the account, never to the typed string.
+    The link goes to the address stored on the account, never to the typed string. Over the
+    per-address limit (``MAILPROOF_LIMIT_RESET_PER_ADDRESS``) it does nothing, whoever asks.
 
     :raises InvalidAddress: ``email`` is not an address at all.
     """
     state = current_state()
     address = parse_address(email)
-    user = _account_for(address)
+    if not state.limits.allow_address("reset", address.email):
+        return
+    user = find_user(address)
     if user is None:
         _answer_unknown_address(address)
         reset_requested.send(state.app, user=None, email=address.email)
         return
-    _bump_reset_counter(user.id)
-    state.db.session.refresh(user)
-    code = None
-    if state.settings.verification_codes != "off":
-        code = issue_code(user, Purpose.RESET, state.settings.reset_max_age)
-    state.outbox.queue(user.email, "reset", _reset_mail_context(reset_token(user), code))
+    queue_reset_mail(user)
     state.db.session.commit()
     log.info("reset mail queued for user %s", user.id)
     reset_requested.send(state.app, user=user, email=address.email)
+
+
+def queue_reset_mail(user: UserMixin) -> None:
+    """Write a reset mail (link, and code where codes are on) to ``user``'s address; no commit.
+
+    Earlier reset links die: only the latest works.
+    """
+    state = current_state()
+    _bump_reset_counter(user.id)
+    state.db.session.refresh(user)
+    code = None
+    if state.settings.verification_codes is not CodeMode.OFF:
+        code = issue_code(user, Purpose.RESET)
+    state.outbox.queue(user.email, "reset", _reset_mail_context(reset_token(user), code))
 
 
 def _bump_reset_counter(user_id: int) -> None:
@@ -86,12 +92,12 @@ def _bump_reset_counter(user_id: int) -> None:
 
 
 def _reset_mail_context(token: str, code: str | None) -> dict[str, t.Any]:
-    settings = current_state().settings
-    only_code = settings.verification_codes == "only"
+    state = current_state()
+    only_code = state.settings.verification_codes is CodeMode.ONLY
     return {
-        "link": None if only_code else external_url("mailproof.reset_password", token=token),
+        "link": None if only_code else mailed_link(Purpose.RESET, token),
         "code": code,
-        "expires_in": describe_duration(settings.reset_max_age),
+        "expires_in": describe_duration(state.tokens.max_age(Purpose.RESET)),
     }
 
 
@@ -110,26 +116,18 @@ def _answer_unknown_address(address: Address) -> None:
     # timing tells nothing. The row is deleted before the commit: nothing is kept or sent.
     _bump_reset_counter(0)
     find_user_by_id(0)
-    decoy = state.tokens.issue(Purpose.RESET, {"u": 0, "n": 0, "b": digest(0)})
-    decoy_code = None if state.settings.verification_codes == "off" else "000000"
+    decoy = state.tokens.issue_claim(ResetClaim(user_id=0, counter=0, state=digest(0)))
+    decoy_code = None if state.settings.verification_codes is CodeMode.OFF else "000000"
     state.outbox.queue_decoy(address.email, "reset", _reset_mail_context(decoy, decoy_code))
 
 
-def _read(token: str) -> tuple[UserMixin, dict[str, t.Any]]:
-    state = current_state()
-    try:
-        payload = state.tokens.read(Purpose.RESET, token, state.settings.reset_max_age)
-    except TokenInvalid:
-        log.info("reset token refused: invalid")
-        raise
-    user = find_user_by_id(payload.get("u"))
-    if user is None:
-        raise TokenInvalid("no such account")
-    if payload.get("n") != user.reset_counter:
+def _read(token: str) -> tuple[UserMixin, ResetClaim]:
+    user, claim = read_claim(ResetClaim, token)
+    if claim.counter != user.reset_counter:
         raise TokenSuperseded()
-    if not same(payload.get("b"), _bound_state(user)):
+    if not same(claim.state, _bound_state(user)):
         raise TokenUsed()
-    return user, payload
+    return user, claim
 
 
 def check_reset_token(token: str) -> UserMixin:
@@ -156,9 +154,9 @@ def reset_password(token: str, password: str) -> UserMixin:
     :raises TokenInvalid, TokenExpired, TokenSuperseded, TokenUsed: see :func:`check_reset_token`.
     :raises PasswordRejected: the new password breaks the policy.
     """
-    user, payload = _read(token)
+    user, claim = _read(token)
     current_state().passwords.check_policy(password, user_inputs=(user.email,))
-    return _set_new_password(user, payload.get("n"), password)
+    return _set_new_password(user, claim.counter, password)
 
 
 def reset_password_with_code(email: str, code: str, password: str) -> UserMixin:
@@ -181,7 +179,7 @@ def _set_new_password(user: UserMixin, reset_counter: object, password: str) -> 
     model = state.models.user
     # The WHERE repeats what the token is bound to: of two racing requests, the second finds
     # the password changed and updates nothing.
-    result = state.db.session.execute(
+    statement = (
         update(model)
         .where(
             model.id == user.id,
@@ -196,11 +194,7 @@ def _set_new_password(user: UserMixin, reset_counter: object, password: str) -> 
             confirmed_at=func.coalesce(model.confirmed_at, utcnow()),
         )
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        state.db.session.rollback()
-        raise TokenUsed()
-    discard_codes(user, Purpose.RESET)
-    state.db.session.refresh(user)
+    settle_proof(user, statement, Purpose.RESET, TokenUsed())
     # Proving the mailbox is what a failed-login lock waits for: the reset ends it.
     unlock_login(user)
     queue_password_changed_notice(user)

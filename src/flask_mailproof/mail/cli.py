@@ -8,6 +8,8 @@ import typing as t
 import click
 from flask.cli import with_appcontext
 
+from ..cli_options import dry_run, older_than
+from ..models import OutboxStatus
 from ..state import current_state
 from .delivery import DeliveryReport, count_due, worker_name
 from .maintenance import (
@@ -71,33 +73,28 @@ def outbox_cli(ctx: click.Context, failures: int) -> None:
 @with_appcontext
 def retry_command(kind: str | None, recipient: str | None, ids: tuple[int, ...]) -> None:
     """Put failed messages back in line (all of them, or those the options select)."""
-    selected = matching_ids(("failed",), OutboxFilter(kind=kind, recipient=recipient, ids=ids))
+    selected = matching_ids(
+        (OutboxStatus.FAILED,), OutboxFilter(kind=kind, recipient=recipient, ids=ids)
+    )
     _run("Re-queueing", selected, requeue_failed)
     click.echo(f"{len(selected)} failed message(s) re-queued.")
 
 
 @outbox_cli.command("purge")
-@click.option(
-    "--older-than",
-    "days",
-    type=click.FloatRange(min=0),
-    required=True,
-    metavar="DAYS",
-    help="Only messages written more than DAYS days ago.",
-)
+@older_than("messages written", fractions=True)
 @click.option(
     "--status",
     "statuses",
-    type=click.Choice(["sent", "failed"]),
+    type=click.Choice([OutboxStatus.SENT, OutboxStatus.FAILED]),
     multiple=True,
     help="Only this status (repeatable; default: sent and failed).",
 )
-@click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@dry_run("Count")
 @with_appcontext
 def purge_command(days: float, statuses: tuple[str, ...], dry_run: bool) -> None:
     """Delete sent and failed messages (and their attempts) older than DAYS days."""
     selection = OutboxFilter(older_than_days=days)
-    selected = matching_ids(statuses or ("sent", "failed"), selection)
+    selected = matching_ids(statuses or (OutboxStatus.SENT, OutboxStatus.FAILED), selection)
     if dry_run:
         click.echo(f"{len(selected)} message(s) would be deleted.")
         return
@@ -128,7 +125,10 @@ def worker_command(interval: float | None) -> None:
     """Deliver in the foreground until interrupted (a worker for MAILPROOF_DELIVERY=external)."""
     pause = interval or current_state().settings.delivery_interval
     worker = worker_name()
-    click.echo(f"delivering as {worker} every {pause:g}s; Ctrl+C stops")
+    concurrency = current_state().settings.delivery_concurrency
+    click.echo(
+        f"delivering as {worker} every {pause:g}s, up to {concurrency} at once; Ctrl+C stops"
+    )
     try:
         while True:
             report = drain(worker)

@@ -21,6 +21,9 @@ from sqlalchemy import and_, func, or_, select, update
 
 from ..clock import utcnow
 from ..errors import PermanentDeliveryError, TemporaryDeliveryError
+from ..models import OutboxStatus
+from .bounces import note_failed_delivery
+from .leases import LeaseKeeper
 from .message import envelope_sender, is_smtputf8
 
 if t.TYPE_CHECKING:
@@ -28,7 +31,7 @@ if t.TYPE_CHECKING:
 
     from ..models import DeliveryAttemptMixin, OutboxMixin
     from ..settings import Settings
-    from .transports import Transport
+    from .transports import Connection, Transport
 
 log = logging.getLogger("flask_mailproof.delivery")
 
@@ -47,6 +50,13 @@ class DeliveryReport:
     def handled(self) -> int:
         return self.sent + self.retried + self.failed
 
+    def add(self, other: DeliveryReport) -> None:
+        """Count what ``other`` did in this report too."""
+        self.sent += other.sent
+        self.retried += other.retried
+        self.failed += other.failed
+        self.last_outcome = other.last_outcome or self.last_outcome
+
 
 def worker_name() -> str:
     """Return a name for this process's claims: host, pid and a random part."""
@@ -55,9 +65,12 @@ def worker_name() -> str:
 
 def _due(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
     return or_(
-        and_(model.status == "pending", model.next_attempt_at <= now - dt.timedelta(seconds=grace)),
+        and_(
+            model.status == OutboxStatus.PENDING,
+            model.next_attempt_at <= now - dt.timedelta(seconds=grace),
+        ),
         # A claim past its lease belongs to a worker that died; take the message over.
-        and_(model.status == "claimed", model.claimed_until < now),
+        and_(model.status == OutboxStatus.CLAIMED, model.claimed_until < now),
     )
 
 
@@ -128,12 +141,28 @@ def _claim_round(
         result = session.execute(
             update(model)
             .where(model.id == message_id, _due(model, now))
-            .values(status="claimed", claimed_by=worker, claimed_until=until)
+            .values(status=OutboxStatus.CLAIMED, claimed_by=worker, claimed_until=until)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append(message_id)
     session.commit()
     return len(ids), claimed
+
+
+def release_claims(
+    session: Session, model: type[OutboxMixin], ids: t.Collection[int], *, worker: str
+) -> None:
+    """Put messages ``worker`` claimed but will not send back in line, due as before; commit."""
+    session.execute(
+        update(model)
+        .where(
+            model.id.in_(list(ids)),
+            model.claimed_by == worker,
+            model.status == OutboxStatus.CLAIMED,
+        )
+        .values(status=OutboxStatus.PENDING, claimed_by=None, claimed_until=None)
+    )
+    session.commit()
 
 
 def retry_delay(attempts: int, *, base: float, cap: float) -> float:
@@ -158,6 +187,9 @@ def deliver_pending(
 ) -> DeliveryReport:
     """Claim one batch of due messages and send them over one connection.
 
+    The claims are renewed while the batch is sent, so however slow the server, no other
+    worker takes a message over from this live one.
+
     :param attempt_model: where to log each attempt (``Models.delivery_attempt``).
     :param only: deliver among these ids only, if they are still due.
     """
@@ -173,19 +205,43 @@ def deliver_pending(
     report = DeliveryReport()
     if not ids:
         return report
+    engine = session.get_bind().engine
+    leases = LeaseKeeper(engine, model, worker=worker, lease=settings.delivery_lease)
+    leases.hold(ids)
+    with leases, transport.connect() as connection:
+        for row in load_claimed(session, model, ids):
+            send_and_record(
+                session, model, connection, row, worker, settings, attempt_model, report
+            )
+            leases.release(row.id)
+    return report
+
+
+def load_claimed(session: Session, model: type[OutboxMixin], ids: list[int]) -> list[OutboxMixin]:
+    """Return the claimed rows, detached: they keep what was loaded across later commits."""
     rows = list(session.scalars(select(model).where(model.id.in_(ids)).order_by(model.id)))
     for row in rows:
-        # Detached, the rows keep what was loaded across the commits below (no reload each).
         session.expunge(row)
-    with transport.connect() as connection:
-        for row in rows:
-            outcome = _send_one(connection, row)
-            _record(session, model, row, worker, outcome, settings, report)
-            if attempt_model is not None:
-                session.add(_attempt(attempt_model, row, worker, outcome, report))
-            # One commit per message: a crash now re-sends at most the message in flight.
-            session.commit()
-    return report
+    return rows
+
+
+def send_and_record(
+    session: Session,
+    model: type[OutboxMixin],
+    connection: Connection,
+    row: OutboxMixin,
+    worker: str,
+    settings: Settings,
+    attempt_model: type[DeliveryAttemptMixin] | None,
+    report: DeliveryReport,
+) -> None:
+    """Send one claimed message over ``connection``, record the outcome and commit it."""
+    outcome = _send_one(connection, row)
+    _record(session, model, row, worker, outcome, settings, report)
+    if attempt_model is not None:
+        session.add(_attempt(attempt_model, row, worker, outcome, report))
+    # One commit per message: a crash now re-sends at most the message in flight.
+    session.commit()
 
 
 def _attempt(
@@ -206,7 +262,7 @@ def _attempt(
     return result
 
 
-def _send_one(connection: t.Any, row: OutboxMixin) -> Exception | None:
+def _send_one(connection: Connection, row: OutboxMixin) -> Exception | None:
     try:
         envelope_from = envelope_sender(_header(row.raw, "From"))
         smtputf8 = is_smtputf8(row.raw, row.recipient)
@@ -246,7 +302,7 @@ def _record(
     attempts = row.attempts + 1
     values: dict[str, t.Any] = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
     if outcome is None:
-        values.update(status="sent", sent_at=now, last_error=None)
+        values.update(status=OutboxStatus.SENT, sent_at=now, last_error=None)
         report.sent += 1
         report.last_outcome = "sent"
         log.info("mail %s (%s) sent after %d attempt(s)", row.id, row.kind, attempts)
@@ -255,7 +311,7 @@ def _record(
             attempts, base=settings.delivery_retry_base, cap=settings.delivery_retry_cap
         )
         values.update(
-            status="pending",
+            status=OutboxStatus.PENDING,
             last_error=str(outcome)[:2000],
             next_attempt_at=now + dt.timedelta(seconds=delay),
         )
@@ -267,6 +323,7 @@ def _record(
         report.failed += 1
         report.last_outcome = "failed"
         log.error("mail %s (%s) failed: %s", row.id, row.kind, outcome)
+        note_failed_delivery(session, row, outcome)
     # Only the worker holding the claim records the outcome; an expired claim taken over by
     # another worker is that worker's to record.
     session.execute(

@@ -9,6 +9,7 @@ import typing as t
 from sqlalchemy import delete, func, select, update
 
 from ..clock import utcnow
+from ..models import OutboxStatus
 from ..state import current_state
 
 if t.TYPE_CHECKING:
@@ -17,7 +18,7 @@ if t.TYPE_CHECKING:
 #: Rows changed per transaction by retry and purge, so a long run holds no long locks.
 CHUNK_SIZE = 500
 #: Every status an outbox row can have, in the order listings show them.
-STATUSES = ("pending", "claimed", "sent", "failed")
+STATUSES = tuple(OutboxStatus)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +50,7 @@ def outbox_counts() -> dict[str, int]:
     state = current_state()
     model = state.models.outbox
     rows = state.db.session.execute(select(model.status, func.count()).group_by(model.status))
-    counts = dict.fromkeys(STATUSES, 0)
+    counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
     counts.update({status: int(count) for status, count in rows})
     return counts
 
@@ -58,7 +59,12 @@ def latest_failures(limit: int) -> list[OutboxMixin]:
     """Return up to ``limit`` failed messages, newest first."""
     state = current_state()
     model = state.models.outbox
-    query = select(model).where(model.status == "failed").order_by(model.id.desc()).limit(limit)
+    query = (
+        select(model)
+        .where(model.status == OutboxStatus.FAILED)
+        .order_by(model.id.desc())
+        .limit(limit)
+    )
     return list(state.db.session.scalars(query))
 
 
@@ -82,8 +88,8 @@ def requeue_failed(ids: t.Sequence[int]) -> t.Iterator[int]:
         chunk = list(ids[start : start + CHUNK_SIZE])
         state.db.session.execute(
             update(model)
-            .where(model.id.in_(chunk), model.status == "failed")
-            .values(status="pending", attempts=0, next_attempt_at=utcnow())
+            .where(model.id.in_(chunk), model.status == OutboxStatus.FAILED)
+            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=utcnow())
         )
         state.db.session.commit()
         yield len(chunk)
@@ -99,7 +105,9 @@ def purge(ids: t.Sequence[int]) -> t.Iterator[int]:
         if attempts is not None:
             state.db.session.execute(delete(attempts).where(attempts.message_id.in_(chunk)))
         state.db.session.execute(
-            delete(model).where(model.id.in_(chunk), model.status.in_(("sent", "failed")))
+            delete(model).where(
+                model.id.in_(chunk), model.status.in_((OutboxStatus.SENT, OutboxStatus.FAILED))
+            )
         )
         state.db.session.commit()
         yield len(chunk)

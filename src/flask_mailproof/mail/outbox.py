@@ -6,6 +6,7 @@ stored and will be delivered by whatever drains the outbox (see :mod:`.delivery`
 
 from __future__ import annotations
 
+import logging
 import typing as t
 from urllib.parse import urlsplit
 
@@ -13,13 +14,17 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 from ..clock import utcnow
+from ..models import OutboxStatus
+from .bounces import find_suppression
 from .message import OutgoingMail, build_mime, check_header_value, make_message_id
 from .render import render_mail
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
-    from ..models import OutboxMixin
+    from ..models import OutboxMixin, SuppressionMixin
+
+log = logging.getLogger("flask_mailproof.delivery")
 
 #: Key in ``Session.info`` of the callbacks to run once a session that wrote mail commits.
 _AFTER_COMMIT_KEY = "mailproof.after_commit"
@@ -41,9 +46,11 @@ class Outbox:
         sender: str,
         subject_prefix: str,
         link_root: str,
+        suppression_model: type[SuppressionMixin] | None = None,
     ) -> None:
         self._db = db
         self._model = model
+        self._suppression_model = suppression_model
         self._sender = check_header_value("MAILPROOF_MAIL_SENDER", sender)
         self._subject_prefix = subject_prefix
         self._message_id_domain = urlsplit(link_root).hostname or "localhost"
@@ -67,8 +74,37 @@ class Outbox:
     ) -> OutboxMixin:
         """Render mail ``template`` for ``recipient`` and add it to the session; no commit.
 
+        To an address on the suppression list nothing is added: the row is written and taken
+        back (see :meth:`queue_decoy`), so the caller's answer, fixed where it must not tell
+        who has an account, takes the time it always does.
+
         :raises HeaderInjection: the recipient or reply-to would break a header.
         """
+        row = self._render(recipient, template, context, reply_to=reply_to)
+        session = self._db.session
+        session.add(row)
+        session.info[_AFTER_COMMIT_KEY] = self._after_commit
+        if self._suppressed(recipient):
+            session.flush()
+            session.delete(row)
+            log.info("mail %s not written: its address is on the suppression list", template)
+            return row
+        session.info.setdefault(_QUEUED_KEY, []).append(row)
+        return row
+
+    def _suppressed(self, recipient: str) -> bool:
+        if self._suppression_model is None:
+            return False
+        return find_suppression(self._db.session(), self._suppression_model, recipient) is not None
+
+    def _render(
+        self,
+        recipient: str,
+        template: str,
+        context: dict[str, t.Any],
+        *,
+        reply_to: str | None = None,
+    ) -> OutboxMixin:
         rendered = render_mail(template, context)
         mail = OutgoingMail(
             sender=self._sender,
@@ -87,15 +123,11 @@ class Outbox:
             recipient=mail.recipient,
             subject=mail.subject[:998],
             raw=raw,
-            status="pending",
+            status=OutboxStatus.PENDING,
             created_at=utcnow(),
             next_attempt_at=utcnow(),
             attempts=0,
         )
-        session = self._db.session
-        session.add(row)
-        session.info[_AFTER_COMMIT_KEY] = self._after_commit
-        session.info.setdefault(_QUEUED_KEY, []).append(row)
         return row
 
     def queue_decoy(self, recipient: str, template: str, context: dict[str, t.Any]) -> None:
@@ -105,12 +137,15 @@ class Outbox:
         account, a notice sent moments ago), the time taken would tell who has an account.
         Rendering, the INSERT, its DELETE and a commit that writes cost what a real mail does.
         """
-        row = self.queue(recipient, template, context)
+        row = self._render(recipient, template, context)
         session = self._db.session
+        session.add(row)
+        session.info[_AFTER_COMMIT_KEY] = self._after_commit
+        # The suppression lookup a real mail makes, so the two cost the same here too.
+        self._suppressed(recipient)
         session.flush()
         session.delete(row)
-        session.info[_QUEUED_KEY].remove(row)  # no worker is woken for a row that is gone
-        session.commit()
+        session.commit()  # no worker is woken: the row is not in the queued list
 
 
 @event.listens_for(Session, "after_commit")

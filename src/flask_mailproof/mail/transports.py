@@ -143,11 +143,13 @@ class _SMTPConnection:
             raise _no_smtputf8() from None
         except smtplib.SMTPRecipientsRefused as exc:
             code, reply = next(iter(exc.recipients.values()))
-            raise _classify_reply(code, reply) from None
+            raise _classify_reply(code, reply, address_refused=True) from None
         except smtplib.SMTPResponseException as exc:
             if exc.smtp_code >= 500:
                 self._reset()
-            raise _classify_reply(exc.smtp_code, exc.smtp_error) from None
+            # At DATA the one recipient's server refused this mail; at MAIL FROM, our sender.
+            refused = isinstance(exc, smtplib.SMTPDataError)
+            raise _classify_reply(exc.smtp_code, exc.smtp_error, address_refused=refused) from None
         except (OSError, smtplib.SMTPException) as exc:
             # The session is in an unknown state: drop it, the next message reconnects.
             self._drop()
@@ -197,12 +199,14 @@ def _no_smtputf8() -> PermanentDeliveryError:
 
 
 def _classify_reply(
-    code: int, reply: bytes | str
+    code: int, reply: bytes | str, *, address_refused: bool = False
 ) -> TemporaryDeliveryError | PermanentDeliveryError:
     text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
     if 400 <= code < 500:
         return TemporaryDeliveryError(f"{code} {text}")
-    return PermanentDeliveryError(f"{code} {text}")
+    return PermanentDeliveryError(
+        f"{code} {text}", reply_code=code, address_refused=address_refused and code >= 500
+    )
 
 
 def transport_from_config(config: t.Mapping[str, t.Any]) -> Transport:

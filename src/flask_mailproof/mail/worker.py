@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
 import typing as t
 
-from ..errors import ConfigurationError
+from flask import after_this_request, g, has_request_context
+
 from ..state import current_state
 from .delivery import DeliveryReport, deliver_pending, worker_name
+from .senders import SenderPool
 
 if t.TYPE_CHECKING:
     from flask import Flask
+    from werkzeug.wrappers import Response
 
-    from ..settings import Settings
-    from .outbox import Outbox
 
 log = logging.getLogger("flask_mailproof.delivery")
+
+#: Set on ``g`` once a request has asked for a delivery run after its response.
+_WAKE_PENDING = "_mailproof_wake_pending"
 
 
 def deliver_batch(worker: str, only: t.Collection[int] | None = None) -> DeliveryReport:
@@ -38,24 +41,22 @@ def deliver_batch(worker: str, only: t.Collection[int] | None = None) -> Deliver
 def drain(
     worker: str | None = None, progress: t.Callable[[DeliveryReport], None] | None = None
 ) -> DeliveryReport:
-    """Deliver batches until nothing is due, or a whole batch must wait; return the totals."""
-    worker = worker or worker_name()
-    total = DeliveryReport()
+    """Deliver until nothing is due, or the server refuses a whole round; return the totals.
+
+    Up to ``MAILPROOF_DELIVERY_CONCURRENCY`` messages are in flight at once, each sender on a
+    connection of its own (see :class:`~.senders.SenderPool`).
+
+    :param progress: called with each message's outcome, one call at a time.
+    """
     state = current_state()
+    pool = SenderPool(
+        state.app,
+        worker=worker or worker_name(),
+        concurrency=state.settings.delivery_concurrency,
+        progress=progress,
+    )
     try:
-        while True:
-            report = deliver_batch(worker)
-            if not report.handled:
-                return total
-            total.sent += report.sent
-            total.retried += report.retried
-            total.failed += report.failed
-            if progress is not None:
-                progress(report)
-            if not (report.sent or report.failed):
-                # Every message of the batch must wait: the server is down or refusing for
-                # now, so stop hammering it; the next run comes after the interval.
-                return total
+        return pool.run()
     finally:
         state.db.session.remove()
 
@@ -87,6 +88,24 @@ class DeliveryThread:
         self._ensure_started()
         self._wakeup.set()
 
+    def wake_after_response(self, ids: t.Collection[int] = ()) -> None:
+        """Ask for a delivery run once the current response is sent (now outside a request).
+
+        A run woken mid-request competes with it for the GIL: a request that wrote mail
+        (a known address) would answer measurably slower than one that wrote a decoy (an
+        unknown one). Waiting for the response to be sent keeps the timing alike.
+        """
+        if not has_request_context():
+            self.wake(ids)
+            return
+        if not g.get(_WAKE_PENDING):
+            setattr(g, _WAKE_PENDING, True)
+            after_this_request(self._wake_when_closed)
+
+    def _wake_when_closed(self, response: Response) -> Response:
+        response.call_on_close(self.wake)
+        return response
+
     def stop(self, timeout: float | None = None) -> None:
         """Stop the thread after its current run (which finishes its message in flight)."""
         self._stopping = True
@@ -115,27 +134,8 @@ class DeliveryThread:
                 return
             try:
                 with self._app.app_context():
-                    drain(worker)
+                    # Without the tables a sweep could only fail; SchemaCheck says so once.
+                    if current_state().schema.tables_exist():
+                        drain(worker)
             except Exception:  # A bad run must not kill the thread; the next one retries.
                 log.exception("delivery run failed")
-
-
-def wire_delivery(app: Flask, settings: Settings, outbox: Outbox) -> DeliveryThread | None:
-    """Connect the outbox to the delivery ``MAILPROOF_DELIVERY`` chose; return the thread, if any.
-
-    :raises ConfigurationError: Celery delivery without ``REDIS_URL``.
-    """
-    if settings.delivery == "thread":
-        thread = DeliveryThread(app, settings.delivery_interval)
-        outbox.on_commit(thread.wake)
-        # Mail left by a process that died goes out when this one first serves a request.
-        app.before_request_funcs.setdefault(None, []).append(thread.start_once)
-        return thread
-    if settings.delivery == "celery":
-        if not app.config.get("REDIS_URL"):
-            raise ConfigurationError("MAILPROOF_DELIVERY='celery' needs REDIS_URL (the broker).")
-        # Celery is an optional dependency: only applications that choose it import it.
-        from .. import celery
-
-        outbox.on_commit(functools.partial(celery.enqueue, app))
-    return None

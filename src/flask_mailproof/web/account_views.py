@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from flask import flash, redirect, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
+from ..clock import utcnow
 from ..errors import InvalidAddress, InvalidCredentials, PasswordRejected, RateLimited
 from ..flows.login import authenticate
+from ..flows.login_sessions import end_every_login_session
 from ..flows.registration import register_user
+from ..guards import counting_failures
 from ..i18n import gettext
+from ..sessions import begin_session, end_session, keep_signup_address, keep_signup_receipt
 from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, LoginForm, RegisterForm
 from .gating import confirmed_required
-from .limits import check_ip, count_ip, limit_per_ip, too_many_requests
+from .limits import limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
-from .sessions import begin_session, end_session
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -25,12 +28,14 @@ def register() -> Response:
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            register_user(form.email.data, form.password.data)
+            receipt = register_user(form.email.data, form.password.data)
         except (InvalidAddress, PasswordRejected) as error:
             show_flow_error(form, error)
         else:
+            keep_signup_receipt(receipt)
+            keep_signup_address(form.email.data.strip(), utcnow())
             # The same answer whether or not the address had an account: nobody is logged in.
-            flash(gettext("Check your inbox: we sent you a link to confirm your address."), "info")
+            # The page it leads to says "check your inbox", once.
             return redirect(url_for("mailproof.unconfirmed"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return page("register.html", status, form=form)
@@ -43,10 +48,9 @@ def login() -> Response:
     if form.validate_on_submit():
         # Failures count per IP (here) and per address (in the flow); a success resets neither.
         try:
-            check_ip("login_failures")
-            user = authenticate(form.email.data, form.password.data)
+            with counting_failures():
+                user = authenticate(form.email.data, form.password.data)
         except InvalidCredentials:
-            count_ip("login_failures")
             add_field_error(form.password, gettext("Wrong address or password."))
         except RateLimited as limited:
             return too_many_requests(limited.retry_after)
@@ -63,17 +67,28 @@ def login() -> Response:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Response:
-    form = ButtonForm()
-    if not form.validate_on_submit():
-        return page(
-            "error.html",
-            400,
-            title=gettext("Logging out failed"),
-            message=gettext("Please try again."),
-        )
+    if not ButtonForm().validate_on_submit():
+        return _logout_failed()
     end_session()
     flash(gettext("You are logged out."), "info")
     return redirect(current_state().settings.post_logout_url)
+
+
+@bp.route("/logout-everywhere", methods=["POST"])
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
+def logout_everywhere() -> Response:
+    if not ButtonForm().validate_on_submit():
+        return _logout_failed()
+    end_every_login_session(current_user._get_current_object())
+    end_session()
+    flash(gettext("You are logged out on every device."), "info")
+    return redirect(current_state().settings.post_logout_url)
+
+
+def _logout_failed() -> Response:
+    return page(
+        "error.html", 400, title=gettext("Logging out failed"), message=gettext("Please try again.")
+    )
 
 
 @bp.route("/profile")

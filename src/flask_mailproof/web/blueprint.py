@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, g
 
 from ..i18n import current_language
 from ..state import current_state
 
-#: Named ``mailproof``; its templates live in the package's ``templates/mailproof``.
-bp = Blueprint("mailproof", "flask_mailproof", template_folder="templates")
+#: Named ``mailproof``; its templates live in the package's ``templates/mailproof``, its
+#: optional stylesheet at ``url_for("mailproof.static", filename="mailproof.css")``.
+bp = Blueprint(
+    "mailproof",
+    "flask_mailproof",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/_mailproof/static",
+)
 
 
 @bp.app_context_processor
@@ -23,3 +30,15 @@ def _template_helpers() -> dict[str, t.Any]:
         # For <html lang> of pages and mails.
         "mailproof_lang": current_language(),
     }
+
+
+@bp.app_template_global()
+def mailproof_take_focus() -> bool:
+    """Tell whether the field asking is the page's first with an error: that one takes the focus.
+
+    Every field shows its errors at once, and a page may autofocus one element only.
+    """
+    if g.get("_mailproof_focus_taken"):
+        return False
+    g._mailproof_focus_taken = True
+    return True

@@ -6,6 +6,8 @@ from flask import flash, redirect, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from ..claims import Purpose
+from ..clock import utcnow
 from ..errors import (
     InvalidAddress,
     InvalidContactField,
@@ -15,12 +17,15 @@ from ..errors import (
     TokenUsed,
 )
 from ..flows.contact import check_contact_token, submit_contact_message, verify_contact_message
+from ..flows.suppression import address_bounce
+from ..guards import limit_address
 from ..i18n import gettext
 from ..links import describe_duration
+from ..sessions import contact_address, keep_contact_address
 from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, ContactForm
-from .limits import address_wait, limit_per_ip, too_many_requests
+from .limits import limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, page
 
 
@@ -34,9 +39,10 @@ def contact() -> Response:
     if form.validate_on_submit():
         # Verification mails to one address are limited: the form must not mail a stranger
         # over and over. A contact form reveals no account, so the sender is told to wait.
-        wait = address_wait("contact", form.email.data)
-        if wait is not None:
-            return too_many_requests(wait)
+        try:
+            limit_address("contact", form.email.data)
+        except RateLimited as limited:
+            return too_many_requests(limited.retry_after)
         try:
             submitted = submit_contact_message(
                 form.name.data, form.email.data, form.message.data, user=user
@@ -50,6 +56,7 @@ def contact() -> Response:
         else:
             if not submitted.held:
                 return redirect(url_for("mailproof.contact_received"))
+            keep_contact_address(submitted.contact_message.email, utcnow())
             flash(
                 gettext("We sent a link to %(email)s.", email=submitted.contact_message.email),
                 "info",
@@ -81,8 +88,16 @@ def _wait_in_minutes(seconds: int) -> str:
 
 @bp.route("/contact/sent")
 def contact_sent() -> Response:
-    max_age = current_state().settings.contact_max_age
-    return page("contact_sent.html", expires_in=describe_duration(max_age))
+    max_age = current_state().tokens.max_age(Purpose.CONTACT)
+    # Only this browser's own message, and only a refusal since it was sent (as /unconfirmed).
+    sent = contact_address()
+    bounce = address_bounce(sent[0], since=sent[1]) if sent else None
+    return page(
+        "contact_sent.html",
+        expires_in=describe_duration(max_age),
+        bounce=bounce,
+        sent_from=sent[0] if sent else None,
+    )
 
 
 @bp.route("/contact/received")

@@ -8,19 +8,20 @@ from werkzeug.wrappers import Response
 
 from ..errors import (
     AddressTaken,
-    AlreadyConfirmed,
     InvalidAddress,
     InvalidCredentials,
+    RateLimited,
     TokenError,
     TokenExpired,
     TokenInvalid,
     TokenSuperseded,
 )
 from ..flows import email_change
+from ..guards import counting_failures
 from ..i18n import gettext
-from ..models import UserMixin
 from .blueprint import bp
 from .forms import ButtonForm, ChangeEmailForm
+from .limits import limit_per_ip, too_many_requests
 from .pages import (
     FORM_ERROR_STATUS,
     add_field_error,
@@ -31,50 +32,35 @@ from .pages import (
 
 
 @bp.route("/change-email", methods=["GET", "POST"])
+@limit_per_ip("email_change")
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
 def change_email() -> Response:
     form = ChangeEmailForm()
     user = current_user._get_current_object()
     if form.validate_on_submit():
         try:
-            return _ask_for_change(user, form)
-        except (InvalidAddress, InvalidCredentials, AddressTaken, AlreadyConfirmed) as error:
-            _show_change_error(form, error)
+            with counting_failures(user.email):
+                address = email_change.request_email_change(
+                    user, form.email.data, form.current_password.data
+                )
+        except InvalidCredentials:
+            add_field_error(form.current_password, gettext("This is not your current password."))
+        except InvalidAddress as error:
+            show_flow_error(form, error)
+        except RateLimited as limited:
+            return too_many_requests(limited.retry_after)
+        else:
+            # The same answer whether or not the new address has an account.
+            flash(
+                gettext(
+                    "A link is on its way to %(email)s; your address changes when you use it.",
+                    email=address.email,
+                )
+            )
+            after = "mailproof.profile" if user.is_confirmed else "mailproof.unconfirmed"
+            return redirect(url_for(after))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
     return page("change_email.html", status, form=form, user=user)
-
-
-def _ask_for_change(user: UserMixin, form: ChangeEmailForm) -> Response:
-    email, password = form.email.data, form.current_password.data
-    if user.is_confirmed:
-        address = email_change.request_email_change(user, email, password)
-        flash(
-            gettext(
-                "A link is on its way to %(email)s; your address changes when you use it.",
-                email=address.email,
-            )
-        )
-        return redirect(url_for("mailproof.profile"))
-    # Nothing proved the mistyped address yet, so it is simply replaced.
-    email_change.correct_unconfirmed_address(user, email, password)
-    flash(
-        gettext(
-            "Your address is now %(email)s; the confirmation link is on its way there.",
-            email=user.email,
-        )
-    )
-    return redirect(url_for("mailproof.unconfirmed"))
-
-
-def _show_change_error(form: ChangeEmailForm, error: Exception) -> None:
-    if isinstance(error, InvalidCredentials):
-        add_field_error(form.current_password, gettext("This is not your current password."))
-    elif isinstance(error, InvalidAddress):
-        show_flow_error(form, error)
-    elif isinstance(error, AddressTaken):
-        add_field_error(form.email, gettext("Another account has this address."))
-    else:
-        add_field_error(form.email, gettext("Your address is confirmed already; reload the page."))
 
 
 def _link_problem(error: TokenError, expired: str) -> Response:

@@ -8,9 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
-from ..addresses import MAX_ADDRESS_LENGTH, REPLACEMENT_CHARACTER
-from ..errors import InvalidContactField
-from ..flows.contact import clean_contact_text
+from ..addresses import MAX_ADDRESS_LENGTH, REPLACEMENT_CHARACTER, parse_address
+from ..contact_text import clean_contact_text
+from ..errors import InvalidAddress, InvalidContactField, PasswordRejected
 from ..i18n import gettext, lazy_gettext
 from ..models import CONTACT_MESSAGE_MAX_LENGTH, CONTACT_NAME_MAX_LENGTH
 from ..state import current_state
@@ -30,7 +30,33 @@ def _readable(form: FlaskForm, field: Field) -> None:
         raise ValidationError(gettext("Part of this could not be read; type it again."))
 
 
-def _email_field(label: t.Any = None) -> t.Any:
+# The flows' own checks of an address and of a new password, run here too, so that their
+# refusals show with every other field's error at once instead of one per submission; the
+# flows still check (deliverability, the stored address) and have the last word.
+
+
+def _an_address(form: FlaskForm, field: Field) -> None:
+    if field.errors:
+        return  # a shape error already says what is wrong
+    try:
+        parse_address(field.data or "")
+    except InvalidAddress as error:
+        raise ValidationError(error.reason) from None
+
+
+def _password_policy(form: FlaskForm, field: Field) -> None:
+    if field.errors:
+        return
+    email = form.email.data if "email" in form else None
+    try:
+        current_state().passwords.check_policy(
+            field.data or "", user_inputs=(email,) if email else ()
+        )
+    except PasswordRejected as error:
+        raise ValidationError(error.reason) from None
+
+
+def _email_field(label: t.Any = None, *, check_address: bool = False) -> t.Any:
     return EmailField(
         label or lazy_gettext("Email address"),
         validators=[
@@ -40,15 +66,21 @@ def _email_field(label: t.Any = None) -> t.Any:
                 message=lazy_gettext("An address has at most %(num)d characters.", num=254),
             ),
             _readable,
+            *([_an_address] if check_address else []),
         ],
         render_kw={"autocomplete": "email", "spellcheck": "false"},
     )
 
 
-def _new_password_fields() -> tuple[t.Any, t.Any]:
+def _new_password_fields(*, check_policy: bool = True) -> tuple[t.Any, t.Any]:
     password = PasswordField(
         lazy_gettext("Password"),
-        validators=[DataRequired(lazy_gettext("Choose a password.")), _password_size, _readable],
+        validators=[
+            DataRequired(lazy_gettext("Choose a password.")),
+            _password_size,
+            _readable,
+            *([_password_policy] if check_policy else []),
+        ],
         render_kw={"autocomplete": "new-password"},
     )
     confirm = PasswordField(
@@ -63,7 +95,7 @@ def _new_password_fields() -> tuple[t.Any, t.Any]:
 
 
 class RegisterForm(FlaskForm):
-    email = _email_field()
+    email = _email_field(check_address=True)
     password, password_confirm = _new_password_fields()
 
 
@@ -107,7 +139,7 @@ class ContactForm(FlaskForm):
         validators=[_contact_text("name", CONTACT_NAME_MAX_LENGTH)],
         render_kw={"autocomplete": "name"},
     )
-    email = _email_field(lazy_gettext("Your email address"))
+    email = _email_field(lazy_gettext("Your email address"), check_address=True)
     message = TextAreaField(
         lazy_gettext("Message"),
         validators=[_contact_text("message", CONTACT_MESSAGE_MAX_LENGTH)],
@@ -134,9 +166,12 @@ class PasswordResetForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = _current_password_field()
-    password, password_confirm = _new_password_fields()
+    # The policy waits for the flow, which checks the current password first: a wrong guess
+    # must count as a failed login whatever new password came with it.
+    password, password_confirm = _new_password_fields(check_policy=False)
 
 
 class ChangeEmailForm(FlaskForm):
+    # As for a new password: the current password is the flow's first check.
     email = _email_field(lazy_gettext("New email address"))
     current_password = _current_password_field()

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import typing as t
 
 from flask import current_app, redirect, url_for
 from flask_login import current_user
 
-from ..clock import utcnow
-from ..state import current_state
+from ..guards import passes_confirmation_gate
 
 F = t.TypeVar("F", bound=t.Callable[..., t.Any])
-
-
-def passes_confirmation_gate(user: t.Any) -> bool:
-    """Tell whether a logged-in ``user`` may use confirmed-only views now."""
-    if user.confirmed_at is not None:
-        return True
-    grace = current_state().settings.unconfirmed_grace
-    return grace > 0 and utcnow() < user.registered_at + dt.timedelta(seconds=grace)
 
 
 def confirmed_required(view: F) -> F:

@@ -1,7 +1,11 @@
-"""Security headers on every response, unless the application set its own."""
+"""Security headers on the extension's responses (or every one), caching headers where private.
+
+Never replaces a header the application set itself.
+"""
 
 from __future__ import annotations
 
+from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
 from ..state import current_state
@@ -15,12 +19,51 @@ STATIC_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 
+#: A year, the value preload lists ask for; subdomains too, or a cookie could leak to one.
+HSTS = "max-age=31536000; includeSubDomains"
+
+#: The blueprints of this extension's pages and API.
+OWN_BLUEPRINTS = ("mailproof", "mailproof_api")
+
 
 def add_security_headers(response: Response) -> Response:
-    """Add the security headers ``response`` lacks; never replace one the app set."""
-    policy = current_state().settings.content_security_policy
+    """Add the security headers ``response`` lacks; never replace one the app set.
+
+    The policy and its companions go on the extension's own pages and API answers; on the host
+    application's pages only with ``security_headers_app_wide``: a policy written for our
+    templates would block a host page's inline styles, scripts and CDN stylesheets.
+    """
+    settings = current_state().settings
+    if settings.security_headers_app_wide or request.blueprint in OWN_BLUEPRINTS:
+        _add_protection(response)
+    if _private():
+        # A shared or back-button cache would keep a page with someone's address, a CSRF
+        # token or a link's token, and show it to the next person at that browser or proxy.
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _add_protection(response: Response) -> None:
+    settings = current_state().settings
+    policy = settings.content_security_policy
     if policy:
         response.headers.setdefault("Content-Security-Policy", policy)
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
-    return response
+    if settings.hsts and (settings.base_url or "").startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+
+
+def _private() -> bool:
+    """Tell whether this response shows account data or carries a form's token."""
+    # The app's static files and ours (mailproof.static) stay cacheable.
+    if (request.endpoint or "").rpartition(".")[2] == "static":
+        return False
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    # Looked up where Flask-Login left it: loading the user here would cost a query.
+    user = g.get("_login_user")
+    return (
+        request.blueprint in OWN_BLUEPRINTS
+        or field in g
+        or bool(user is not None and user.is_authenticated)
+    )

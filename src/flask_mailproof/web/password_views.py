@@ -17,11 +17,13 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..flows import password_change, password_reset
+from ..guards import counting_failures
 from ..i18n import gettext
+from ..sessions import begin_session, end_session
 from .blueprint import bp
 from .forms import ChangePasswordForm, EmailForm, PasswordResetForm
 from .gating import confirmed_required
-from .limits import address_allowed, check_ip, count_ip, limit_per_ip, too_many_requests
+from .limits import limit_per_ip, too_many_requests
 from .pages import (
     FORM_ERROR_STATUS,
     add_field_error,
@@ -29,7 +31,6 @@ from .pages import (
     page,
     show_flow_error,
 )
-from .sessions import begin_session, end_session
 
 #: Session key holding the reset token while its form is shown.
 _SESSION_KEY = "mailproof_reset_token"
@@ -44,9 +45,7 @@ def reset_request() -> Response:
     form = EmailForm()
     if form.validate_on_submit():
         try:
-            # Over the per-address limit the answer stays the same; only the mail is skipped.
-            if address_allowed("reset", form.email.data):
-                password_reset.request_password_reset(form.email.data)
+            password_reset.request_password_reset(form.email.data)
         except InvalidAddress as error:
             show_flow_error(form, error)
         else:
@@ -118,13 +117,13 @@ def change_password() -> Response:
     if form.validate_on_submit():
         user = current_user._get_current_object()
         try:
-            # A wrong current password is a failed login: a stolen session must not guess on.
-            check_ip("login_failures")
-            password_change.change_password(user, form.current_password.data, form.password.data)
+            with counting_failures(user.email):
+                password_change.change_password(
+                    user, form.current_password.data, form.password.data
+                )
         except RateLimited as limited:
             return too_many_requests(limited.retry_after)
         except InvalidCredentials:
-            count_ip("login_failures")
             add_field_error(form.current_password, gettext("This is not your current password."))
         except PasswordRejected as error:
             show_flow_error(form, error)

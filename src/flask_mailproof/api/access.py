@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_login import current_user
 
+from ..guards import passes_confirmation_gate
 from ..models import UserMixin
-from ..web.gating import passes_confirmation_gate
 from .responses import ApiError
 
 
