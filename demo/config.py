@@ -40,6 +40,8 @@ DEFAULTS: dict[str, t.Any] = {
     "MAIL_DEFAULT_SENDER": "Flask-Mailproof demo <no-reply@localhost>",
     # Verified contact messages land here; in development, in the mailbox at /_mail.
     "MAILPROOF_CONTACT_RECIPIENT": "owner@localhost",
+    # Every page of the demo is written for the extension's strict policy: send it everywhere.
+    "MAILPROOF_SECURITY_HEADERS_APP_WIDE": True,
     # Test each pooled connection before use, so a restarted database costs no failed request.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
 }
@@ -76,10 +78,6 @@ def load_config(app: Flask, overrides: t.Mapping[str, t.Any] | None = None) -> N
     )
     if app.debug and not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(Path(app.instance_path))
-    if app.debug and not app.config.get("MAILPROOF_BASE_URL"):
-        # The development server's own address, so mailed links work with FLASK_RUN_PORT too.
-        port = os.environ.get("FLASK_RUN_PORT") or "5000"
-        app.config["MAILPROOF_BASE_URL"] = f"http://127.0.0.1:{port}"
     # Cookies travel over https only, outside debug (Flask's own default is False, so only
     # an explicit setting counts); the development server speaks plain http.
     for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
