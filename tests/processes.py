@@ -6,7 +6,6 @@ import contextlib
 import http.cookiejar
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -17,8 +16,9 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from helpers import csrf_token
+
 ROOT = Path(__file__).resolve().parent.parent
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def environment(settings: dict[str, t.Any]) -> dict[str, str]:
@@ -102,8 +102,7 @@ class Browser:
     def submit(self, path: str, data: dict[str, str]) -> int:
         """GET the form at ``path`` for its CSRF token, POST ``data``; return the final status."""
         with self._opener.open(self.base + path, timeout=10) as page:
-            match = _CSRF.search(page.read().decode())
-        assert match, "no CSRF token"
-        body = urllib.parse.urlencode({"csrf_token": match.group(1), **data}).encode()
+            token = csrf_token(page.read())
+        body = urllib.parse.urlencode({"csrf_token": token, **data}).encode()
         with self._opener.open(self.base + path, data=body, timeout=10) as response:
             return int(response.status)

@@ -1,8 +1,10 @@
 """A real SMTP server on 127.0.0.1 for tests, whose replies the test controls.
 
 ``server.replies`` holds the answers to the next DATA commands ("451 ..." or "550 ...");
-when it is empty, messages are accepted. ``server.hold`` delays every answer to DATA;
-``server.stop()`` and ``server.start()`` take the server down and up on the same port.
+when it is empty, messages are accepted. ``server.refused`` maps recipient addresses to the
+answer RCPT TO gets for them ("550 5.1.1 no such user"). ``server.hold`` delays every answer
+to DATA; ``server.stop()`` and ``server.start()`` take the server down and up on the same port;
+``server.peak_in_flight`` tells how many messages it was answering at most at once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class SMTPServer:
         self.envelopes: list[Envelope] = []
         #: Replies for the next DATA commands, oldest first; empty: accept.
         self.replies: collections.deque[str] = collections.deque()
+        #: Replies to RCPT TO by recipient address (lower-cased); others are accepted.
+        self.refused: dict[str, str] = {}
         #: Seconds to wait before answering each DATA.
         self.hold = 0.0
         #: Accepted messages, parsed.
@@ -48,6 +52,9 @@ class SMTPServer:
         self.attempts: list[str] = []
         #: Set when a DATA command arrives (cleared by the test).
         self.data_started = threading.Event()
+        #: DATA commands being answered right now, and the most there ever were at once.
+        self.in_flight = 0
+        self.peak_in_flight = 0
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
@@ -83,6 +90,15 @@ class SMTPServer:
             time.sleep(0.05)
         return list(self.received)
 
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        reply = self.refused.get(address.lower())
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         message = email.message_from_bytes(content, policy=email.policy.default)
@@ -90,9 +106,15 @@ class SMTPServer:
         with self._lock:
             self.attempts.append(str(message["Message-ID"]))
             reply = self.replies.popleft() if self.replies else None
+            self.in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         self.data_started.set()
-        if self.hold:
-            await asyncio.sleep(self.hold)
+        try:
+            if self.hold:
+                await asyncio.sleep(self.hold)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
         if reply is not None:
             return reply
         with self._lock:

@@ -7,10 +7,10 @@ import pytest
 from email_validator import deliverability
 from sqlalchemy.exc import IntegrityError
 
-from conftest import register
 from demo.models import db, models
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.errors import InvalidAddress
+from helpers import register
 
 
 def _address_of_length(length):

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from openapi_spec_validator import validate
 
-from conftest import PASSWORD
+from helpers import PASSWORD
 
 
 @pytest.fixture
@@ -240,6 +240,7 @@ def test_openapi_document_is_valid_3_1_and_lists_every_endpoint(client):
         "/api/register",
         "/api/login",
         "/api/logout",
+        "/api/logout-everywhere",
         "/api/me",
         "/api/confirm",
         "/api/resend",

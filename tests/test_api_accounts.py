@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD
+from helpers import PASSWORD
 
 NEW_PASSWORD = "an entirely different passphrase"
 
@@ -152,7 +152,7 @@ def test_undo_link_puts_the_old_address_back(api, make_user, outbox, get_user):
     assert get_user("mine@example.com") is not None
 
 
-def test_unconfirmed_account_corrects_its_address(api, make_user, outbox, get_user):
+def test_unconfirmed_account_corrects_its_address_by_a_link(api, make_user, outbox, get_user):
     make_user("typo@exmaple.com", confirmed=False)
     api.login("typo@exmaple.com")
 
@@ -161,8 +161,28 @@ def test_unconfirmed_account_corrects_its_address(api, make_user, outbox, get_us
     )
 
     assert response.status_code == 202
-    assert get_user("typo@example.com") is not None
-    assert outbox("typo@example.com")[0].kind == "confirm"
+    assert get_user("typo@example.com") is None
+    [mail] = outbox("typo@example.com")
+    assert mail.kind == "email_change"
+    token = mail.link("/change-email/").rsplit("/", 1)[1]
+    assert api.post("/api/change-email/confirm", {"token": token}).status_code == 200
+    assert get_user("typo@example.com").confirmed_at is not None
+
+
+def test_a_taken_address_is_answered_as_a_free_one(api, make_user, outbox):
+    make_user("taken@example.com")
+    make_user("typo@exmaple.com", confirmed=False)
+    api.login("typo@exmaple.com")
+
+    taken = api.post(
+        "/api/change-email", {"email": "taken@example.com", "current_password": PASSWORD}
+    )
+    free = api.post(
+        "/api/change-email", {"email": "free@example.com", "current_password": PASSWORD}
+    )
+
+    assert (taken.status_code, taken.get_json()) == (free.status_code, free.get_json())
+    assert [m.kind for m in outbox("taken@example.com")] == ["email_change_taken"]
 
 
 def test_change_email_needs_a_login(client, api):

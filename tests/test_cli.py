@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from conftest import PASSWORD, register
 from demo.models import db, models
 from flask_mailproof import unconfirmed_user_purged
 from flask_mailproof.flows.statistics import summarise
+from helpers import PASSWORD, register
 
 
 @pytest.fixture

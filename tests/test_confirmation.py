@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from conftest import register, submit
 from demo.models import db, models
+from helpers import csrf_token, register, submit
 
 
 @pytest.fixture
@@ -116,8 +116,7 @@ def test_second_post_does_not_move_confirmed_at(client, outbox, get_user, time_m
     submit(client, link)
     time_machine.shift(60)
 
-    token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    again = client.post(link, data={"csrf_token": token})
+    again = client.post(link, data={"csrf_token": csrf_token(page)})
 
     assert again.status_code == 302
     assert get_user("alice@example.com").confirmed_at == dt.datetime(2026, 3, 2, 9, 30)

@@ -10,12 +10,12 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from conftest import BASE_URL, csrf_token, parse_mail, submit
 from demo.models import db, models
 from flask_mailproof import ConfigurationError, Settings, contact_verified
 from flask_mailproof.flows import contact as contact_flow
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose
+from helpers import BASE_URL, csrf_token, parse_mail, submit
 
 # The per-address cap on pending messages is tested here; the per-address rate limit on
 # verification mails, a separate defence, has its own tests in tests/security.

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from conftest import PASSWORD, submit
 from demo.models import db, models
 from flask_mailproof.addresses import address_key
+from helpers import PASSWORD, submit
 
 
 def register(client, email):

@@ -10,11 +10,11 @@ import types
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, queue_mails, submit
 from demo.models import db, models
 from flask_mailproof.mail.delivery import claim_due, worker_name
 from flask_mailproof.mail.worker import drain
 from flask_mailproof.state import current_state
+from helpers import PASSWORD, queue_mails, submit
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 import redis
 from sqlalchemy import select, update
 
-from conftest import BASE_URL, PASSWORD, queue_mails, submit
 from demo import create_app
 from demo.models import db, models
 from flask_mailproof.clock import utcnow
+from helpers import BASE_URL, PASSWORD, queue_mails, submit
 from processes import Browser, Process, environment, start_demo
 from smtp import free_port
 
@@ -90,6 +90,51 @@ def test_web_process_killed_mid_delivery_loses_no_mail(smtp, config, app, tmp_pa
 
     delivered = {str(message["To"]) for message in smtp.received}
     assert delivered == {"user0@example.com", "user1@example.com", "user2@example.com"}
+
+
+#: What the product promises: mail a dead process held goes out this soon at default settings.
+RECOVERY_BOUND = 30.0
+
+
+@pytest.mark.parametrize("restarted", [False, True], ids=["another process", "restarted"])
+def test_mail_of_a_killed_web_process_goes_out_within_30_s(smtp, config, app, tmp_path, restarted):
+    # Default lease, interval and concurrency: the promise is about what people run.
+    env = child_settings(config, smtp, MAILPROOF_DELIVERY="thread")
+    smtp.hold = 60  # every message is mid-delivery when its process dies
+    port = free_port()
+    doomed = start_demo(port, env, tmp_path / "doomed.log")
+    survivor = None
+    try:
+        browser = Browser(f"http://127.0.0.1:{port}")
+        for n in range(3):
+            address = f"user{n}@example.com"
+            data = {"email": address, "password": PASSWORD, "password_confirm": PASSWORD}
+            assert browser.submit("/register", data) == 200
+        wait_for(lambda: len(smtp.attempts) == 3, "all three mails in DATA")
+        if not restarted:
+            # Another web process serves (and sweeps) from the moment the mail is claimed.
+            survivor = start_demo(free_port(), env, tmp_path / "survivor.log")
+    finally:
+        doomed.kill()
+    killed_at = time.monotonic()
+    smtp.hold = 0
+    try:
+        if restarted:
+            survivor = start_demo(free_port(), env, tmp_path / "restarted.log")
+        wait_until_all_sent(app, 3, timeout=RECOVERY_BOUND + 10)
+    finally:
+        if survivor is not None:
+            survivor.kill()
+
+    took = time.monotonic() - killed_at
+    assert took < RECOVERY_BOUND, f"{took:.1f} s"
+
+
+def wait_for(condition, what, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.05)
 
 
 @pytest.fixture

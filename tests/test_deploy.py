@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import re
@@ -19,11 +20,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import MetaData, create_engine, text
 
-from conftest import PASSWORD, database_url
+from helpers import PASSWORD, csrf_token, database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 pytestmark = pytest.mark.slow
 
@@ -65,9 +65,7 @@ class Browser:
 
     def submit(self, path: str, data: dict[str, str]) -> tuple[int, str, str]:
         _, _, page = self.request(path)
-        match = _CSRF.search(page)
-        assert match, page
-        return self.request(path, {"csrf_token": match.group(1), **data})
+        return self.request(path, {"csrf_token": csrf_token(page), **data})
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -78,6 +76,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 @pytest.fixture
 def served(tmp_path: Path) -> t.Iterator[tuple[str, str]]:
     """Run ``flask db upgrade`` and gunicorn as docs/deploy.md says; yield (base URL, DB URL)."""
+    with serve(tmp_path) as found:
+        yield found
+
+
+@contextlib.contextmanager
+def serve(tmp_path: Path, **settings: str) -> t.Iterator[tuple[str, str]]:
+    """Serve the demo with gunicorn and ``settings`` in its environment; its output goes to
+    ``tmp_path / "gunicorn.log"``."""
     url = database_url(tmp_path)
     port = free_port()
     env = {
@@ -92,6 +98,7 @@ def served(tmp_path: Path) -> t.Iterator[tuple[str, str]]:
         "GUNICORN_ACCESS_LOG": "/dev/null",
     }
     env.pop("FLASK_DEBUG", None)
+    env.update(settings)
     drop_everything(url)
     subprocess.run(
         [BIN / "flask", "--app", "demo", "db", "upgrade"],
@@ -154,3 +161,32 @@ def test_gunicorn_serves_sign_up_with_several_workers(served):
     while _outbox_status(url) != [("confirm", "sent")] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _outbox_status(url) == [("confirm", "sent")]
+
+
+def test_gunicorn_logs_authentication_events_with_the_client_ip(tmp_path):
+    with serve(tmp_path) as (base, _):
+        browser = Browser(base)
+        browser.submit(
+            "/register",
+            {"email": "logged@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+        )
+        browser.submit("/login", {"email": "logged@example.com", "password": "wrong" * 4})
+        browser.submit("/login", {"email": "logged@example.com", "password": PASSWORD})
+
+    log = (tmp_path / "gunicorn.log").read_text()
+    for event in (
+        "user 1 registered (client 127.0.0.1)",
+        "failed login for user 1 (client 127.0.0.1)",
+        "user 1 logged in (client 127.0.0.1)",
+    ):
+        assert re.search(rf"\[INFO\] flask_mailproof\.\w+: {re.escape(event)}$", log, re.M), log
+
+
+def test_gunicorn_with_debug_on_warns_of_the_mailbox_and_keeps_it_local(tmp_path):
+    with serve(tmp_path, FLASK_DEBUG="1") as (base, _):
+        status, _, _ = Browser(base).request("/_mail")
+
+    log = (tmp_path / "gunicorn.log").read_text()
+    assert re.search(r"\[WARNING\] flask_mailproof\.startup: The development mailbox is on", log)
+    assert "loopback" in log
+    assert status == 200

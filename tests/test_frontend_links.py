@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import submit
 from demo import create_app
 from flask_mailproof.errors import ConfigurationError
+from helpers import submit
 
 
 @pytest.fixture

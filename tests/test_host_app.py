@@ -9,8 +9,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import String, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from conftest import PASSWORD, parse_mail, register, submit
 from flask_mailproof import Mailproof, UserMixin, confirmed_required, define_models
+from helpers import PASSWORD, csrf_token, parse_mail, register, submit
 
 host_db = SQLAlchemy()
 
@@ -123,3 +123,35 @@ def test_pages_render_with_the_bundled_layout(host):
 
     assert response.status_code == 200
     assert "<title>Create an account</title>" in response.text
+
+
+def test_an_app_without_the_api_gets_no_api_command(host, app):
+    # ``app`` (the demo) has the JSON API and its command; the host app beside it has neither.
+    assert "api-reference" in app.cli.commands["mailproof"].commands
+    assert "api-reference" not in host.cli.commands["mailproof"].commands
+    assert "outbox" in host.cli.commands["mailproof"].commands
+
+
+def test_each_app_with_the_api_documents_its_own_routes(another_app, app):
+    other = another_app()
+
+    documents = [a.test_client().get("/api/openapi.json").get_json() for a in (app, other)]
+
+    assert documents[0] == documents[1]
+    assert "/api/register" in documents[0]["paths"]
+    assert app.extensions["mailproof_api"].spec is not other.extensions["mailproof_api"].spec
+
+
+def test_logout_on_the_host_ends_that_login_for_a_copied_cookie(host):
+    client = host.test_client()
+    register(client)
+    submit(client, _mails(host)[0].link("/confirm/"))
+    submit(client, "/login", {"email": "alice@example.com", "password": PASSWORD})
+    copy = host.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/dashboard").status_code == 200
+
+    token = csrf_token(client.get("/profile"))
+    client.post("/logout", data={"csrf_token": token})
+
+    assert copy.get("/dashboard").headers["Location"].startswith("/login")

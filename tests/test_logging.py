@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 
 import pytest
 
-from conftest import PASSWORD, register, submit
+from helpers import PASSWORD, csrf_token, register, submit
 
 
 @pytest.fixture
@@ -73,8 +72,7 @@ def test_superseded_token_is_logged(client, outbox, caplog, logs, login, time_ma
     login("alice@example.com")
     time_machine.shift(180)
     page = client.get("/unconfirmed")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)[1]
-    client.post("/resend", data={"csrf_token": token})
+    client.post("/resend", data={"csrf_token": csrf_token(page)})
 
     client.get(outbox()[0].link("/confirm/"))
 
@@ -104,7 +102,8 @@ def test_no_password_token_or_link_is_ever_logged(
             secrets.append(url)
             if "/confirm/" in url:
                 token = url.rsplit("/", 1)[1]
-                secrets.extend([token, *token.split(".")])
+                # A compressed payload starts with ".", so one segment can be empty.
+                secrets.extend([token, *filter(None, token.split("."))])
     everything = "\n".join(logs())
     assert everything, "something was logged"
     for secret in secrets:
@@ -115,7 +114,7 @@ def test_forged_renewal_is_logged(client, outbox, caplog, logs):
     register(client)
     link = outbox()[0].link("/confirm/")
     page = client.get(link)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)[1]
+    token = csrf_token(page)
 
     client.post(f"{link[:-4]}/renew", data={"csrf_token": token})
 

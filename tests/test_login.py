@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import argon2
 import pytest
 
-from conftest import PASSWORD, submit
 from demo.models import db, models
-
-
-def _without_csrf(html):
-    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
+from flask_mailproof.flows.login_sessions import secret_digest
+from helpers import PASSWORD, csrf_token, submit, without_csrf
 
 
 def test_confirmed_user_logs_in_and_reaches_profile(client, make_user, login):
@@ -62,7 +57,7 @@ def test_unknown_address_gets_the_same_answer_as_a_wrong_password(app, make_user
     unknown = submit(app.test_client(), "/login", {**data, "email": "nobody@example.com"})
 
     assert wrong.status_code == unknown.status_code == 422
-    assert _without_csrf(wrong.text).replace("alice", "X") == _without_csrf(unknown.text).replace(
+    assert without_csrf(wrong.text).replace("alice", "X") == without_csrf(unknown.text).replace(
         "nobody", "X"
     )
 
@@ -114,7 +109,7 @@ def test_login_ignores_an_off_site_next(client, make_user, target):
         "/login",
         query_string={"next": target},
         data={
-            "csrf_token": re.search(r'csrf_token" type="hidden" value="([^"]+)', response.text)[1],
+            "csrf_token": csrf_token(response),
             "email": "alice@example.com",
             "password": PASSWORD,
         },
@@ -136,13 +131,17 @@ def test_rotating_the_stamp_ends_every_session(app, client, make_user, login):
     assert client.get("/profile").status_code == 302
 
 
-def test_session_id_carries_the_stamp(client, make_user, login):
+def test_session_id_carries_the_stamp_and_a_login_secret(app, client, make_user, login):
     user = make_user("alice@example.com")
 
     login("alice@example.com")
 
     with client.session_transaction() as session:
-        assert session["_user_id"] == f"{user.id}:{user.session_stamp}"
+        user_id, stamp, secret = session["_user_id"].split(":")
+    assert (user_id, stamp) == (str(user.id), user.session_stamp)
+    with app.app_context():
+        [row] = db.session.scalars(db.select(models.login_session)).all()
+    assert row.secret_digest == secret_digest(secret) != secret
 
 
 def test_remember_me_sets_a_remember_cookie(client, make_user, login):
@@ -170,7 +169,7 @@ def test_logout_is_a_post_that_ends_the_session(client, make_user, login):
     assert client.get("/logout").status_code == 405
     response = client.post(
         "/logout",
-        data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)', page.text)[1]},
+        data={"csrf_token": csrf_token(page)},
     )
 
     assert response.headers["Location"] == "/"

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 import types
 from pathlib import Path
 
 import pytest
 from flask_babel import force_locale
 
-from conftest import PASSWORD, submit
 from flask_mailproof.mail.render import render_mail
+from helpers import PASSWORD, submit
 
 EMAIL_TEMPLATES = Path(__file__).resolve().parent.parent / (
     "src/flask_mailproof/templates/mailproof/email"
@@ -153,3 +154,65 @@ def test_sender_and_subject_prefix_are_settings(branded, client, outbox) -> None
     [mail] = outbox()
     assert mail.headers["From"] == "Example <hello@example.com>"
     assert mail.subject == "[Example] Confirm your email address"
+
+
+#: What the footer of a mail with a link to a one-button page promises; no other mail says it.
+BUTTON_PROMISE = "Nothing happens unless you open the link and press the button on the page"
+#: Mails whose link leads to a page whose button does what the mail is about.
+PROMISE_BUTTON = {"confirm", "reset", "email_change", "contact_verify"}
+_FOOTER = re.compile(r'<td style="padding:16px 32px;[^"]*">\s*(.*?)\s*</td>', re.DOTALL)
+
+
+def _footers(app, name: str, context: dict[str, object]) -> tuple[str, str]:
+    """Return the footer of the HTML part and the last paragraph of the text part."""
+    with app.test_request_context():
+        mail = render_mail(name, context)
+    [html_footer] = _FOOTER.findall(mail.html)
+    text_footer = mail.text.rstrip().rsplit("\n-- \n", 1)[1]
+    return html.unescape(html_footer), text_footer
+
+
+@pytest.mark.parametrize("name", sorted(CONTEXTS))
+def test_each_mail_ends_with_its_own_footer_in_both_parts(app, name) -> None:
+    html_footer, text_footer = _footers(app, name, CONTEXTS[name])
+
+    assert html_footer == text_footer
+    assert html_footer.startswith("You get this mail because ")
+    assert (BUTTON_PROMISE in html_footer) is (name in PROMISE_BUTTON)
+    others = {_footers(app, n, CONTEXTS[n])[0] for n in CONTEXTS if n != name}
+    assert html_footer not in others
+
+
+@pytest.mark.parametrize("name", ["password_changed", "contact_delivery", "email_change_taken"])
+def test_notices_without_a_button_promise_none(app, name) -> None:
+    html_footer, _text_footer = _footers(app, name, CONTEXTS[name])
+
+    assert "button" not in html_footer
+    assert "Nothing happens unless" not in html_footer
+
+
+@pytest.mark.parametrize("name", ["confirm", "reset"])
+def test_footer_of_a_code_only_mail_speaks_of_the_code(app, name) -> None:
+    context = {**CONTEXTS[name], "link": None, "code": "123456"}
+
+    html_footer, text_footer = _footers(app, name, context)
+
+    assert html_footer.endswith("Nothing happens unless you enter the code.")
+    assert text_footer == html_footer
+
+
+def test_footer_of_a_mail_with_link_and_code_names_both(app) -> None:
+    context = {**CONTEXTS["reset"], "code": "123456"}
+
+    html_footer, _text_footer = _footers(app, "reset", context)
+
+    assert html_footer.endswith("press the button on the page, or enter the code.")
+
+
+def test_footer_is_german_in_german_mail(app) -> None:
+    with app.test_request_context(), force_locale("de"):
+        mail = render_mail("password_changed", CONTEXTS["password_changed"])
+
+    [footer] = _FOOTER.findall(mail.html)
+    assert footer.startswith("Sie erhalten diese Mail, weil")
+    assert mail.text.rstrip().endswith(footer)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import PASSWORD, submit
 from flask_mailproof import signals
+from helpers import PASSWORD, submit
 
 NEW_PASSWORD = "violet submarine orchestra pebble"
 

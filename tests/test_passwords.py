@@ -8,11 +8,11 @@ import unicodedata
 import argon2
 import pytest
 
-from conftest import PASSWORD, register, submit
 from demo import create_app
 from demo.models import db, models
 from flask_mailproof.settings import Settings
 from flask_mailproof.state import current_state
+from helpers import PASSWORD, register, submit
 
 STRONG_15 = "Tq8#vLp2@xZr9!m"
 

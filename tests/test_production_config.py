@@ -7,10 +7,10 @@ import secrets
 import pytest
 from flask import request
 
-from conftest import PASSWORD, submit
 from demo import create_app
 from demo.config import environment_settings
 from flask_mailproof import ConfigurationError
+from helpers import PASSWORD, submit
 
 
 @pytest.fixture(autouse=True)
@@ -219,4 +219,4 @@ def test_debug_links_follow_the_development_server_port(tmp_path, monkeypatch):
         }
     )
 
-    assert app.extensions["mailproof"].settings.base_url == "http://127.0.0.1:5123"
+    assert app.extensions["mailproof"].link_root == "http://127.0.0.1:5123"

@@ -9,6 +9,7 @@ checked, none has written yet.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import threading
 import typing as t
 
@@ -18,9 +19,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, func, select
 from werkzeug.test import TestResponse
 
-from conftest import PASSWORD, csrf_token, submit
 from demo.models import db, models
 from flask_mailproof import email_confirmed
+from flask_mailproof.clock import utcnow
+from helpers import PASSWORD, csrf_token, submit
 
 #: Concurrent requests per race.
 RACERS = 20
@@ -149,3 +151,63 @@ def test_concurrent_clicks_of_one_confirmation_link_confirm_once(app, client, ou
     assert len(thanked) == 1
     assert len(confirmations) == 1
     assert get_user("bob@example.com").confirmed_at == confirmations[0]
+
+
+@pytest.mark.app_config(
+    MAILPROOF_LIMIT_EMAIL_CHANGE_PER_ACCOUNT="", MAILPROOF_LIMIT_EMAIL_CHANGE_PER_IP=""
+)
+def test_concurrent_address_change_requests_leave_one_live_link(app, make_user, outbox):
+    make_user("alice@example.com")
+
+    def prepare(index: int, client: FlaskClient) -> str:
+        submit(client, "/login", {"email": "alice@example.com", "password": PASSWORD})
+        return csrf_token(client.get("/change-email"))
+
+    def fire(index: int, client: FlaskClient, token: str) -> TestResponse:
+        data = {"email": f"alice{index}@example.com", "current_password": PASSWORD}
+        return client.post("/change-email", data={"csrf_token": token, **data})
+
+    # Every racer has read the counter before any of them writes it.
+    with gate(app, "UPDATE users SET email_change_counter"):
+        results = race(app, prepare, fire)
+
+    assert [response.status_code for _, response in results] == [302] * RACERS
+    links = [mail.link("/change-email/") for mail in outbox() if mail.kind == "email_change"]
+    assert len(links) == RACERS
+    opener = app.test_client()
+    assert [opener.get(link).status_code for link in links].count(200) == 1
+
+
+@pytest.mark.parametrize("expired_logins", [0, 3])
+def test_concurrent_logins_of_one_account_all_succeed(app, make_user, expired_logins):
+    user = make_user("carol@example.com")
+    with app.app_context():
+        long_ago = utcnow() - dt.timedelta(days=90)
+        for n in range(expired_logins):
+            db.session.add(
+                models.login_session(
+                    user_id=user.id,
+                    secret_digest=f"{n:064x}",
+                    created_at=long_ago,
+                    expires_at=long_ago,
+                )
+            )
+        db.session.commit()
+
+    def prepare(index: int, client: FlaskClient) -> str:
+        return csrf_token(client.get("/login"))
+
+    def fire(index: int, client: FlaskClient, token: str) -> TestResponse:
+        data = {"email": "carol@example.com", "password": PASSWORD}
+        return client.post("/login", data={"csrf_token": token, **data})
+
+    # Every racer has cleared the account's expired login records before any of them writes
+    # its own: on InnoDB, a range delete's gap locks and the inserts after it deadlocked.
+    with gate(app, "INSERT INTO mailproof_login_session"):
+        results = race(app, prepare, fire)
+
+    assert [response.status_code for _, response in results] == [302] * RACERS
+    assert [client.get("/profile").status_code for client, _ in results] == [200] * RACERS
+    with app.app_context():
+        logins = db.session.scalar(select(func.count()).select_from(models.login_session))
+    assert logins == RACERS

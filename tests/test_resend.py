@@ -6,11 +6,7 @@ import re
 
 import pytest
 
-from conftest import register, submit
-
-
-def _without_csrf(html):
-    return re.sub(r'(name="csrf_token"[^>]*value=")[^"]+', r"\1", html)
+from helpers import csrf_token, register, submit, without_csrf
 
 
 @pytest.fixture
@@ -29,8 +25,7 @@ def registered(client, frozen, login):
 
 def _resend(client):
     page = client.get("/unconfirmed")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)[1]
-    return client.post("/resend", data={"csrf_token": token})
+    return client.post("/resend", data={"csrf_token": csrf_token(page)})
 
 
 def test_resend_after_the_interval_mails_a_new_link(client, registered, frozen, outbox):
@@ -52,7 +47,7 @@ def test_resend_within_the_interval_is_refused_with_the_wait(client, registered,
 
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "120"
-    assert "120 seconds" in response.text
+    assert "you can ask for another in 2 minutes." in response.text
     assert len(outbox()) == 1
 
 
@@ -61,7 +56,7 @@ def test_unconfirmed_page_shows_when_the_next_resend_is_possible(client, registe
 
     page = client.get("/unconfirmed").text
 
-    assert "You can ask for another link in 135 seconds." in page
+    assert "You can ask for another link in 3 minutes (at 12:03 UTC)." in page
 
 
 def test_unconfirmed_page_shows_no_wait_once_the_interval_passed(client, registered, frozen):
@@ -115,8 +110,7 @@ def test_resend_for_a_confirmed_user_goes_to_profile(client, make_user, login, o
     login("bob@example.com")
 
     page = client.get("/profile")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
-    response = client.post("/resend", data={"csrf_token": token})
+    response = client.post("/resend", data={"csrf_token": csrf_token(page)})
 
     assert response.headers["Location"] == "/profile"
     assert outbox() == []
@@ -152,7 +146,7 @@ def test_logged_out_resend_answers_the_same_for_every_address(app, make_user, fr
     ]:
         response, page = _resend_by_address(app, address)
         answers.append(
-            (response.status_code, response.headers["Location"], _without_csrf(page.text))
+            (response.status_code, response.headers["Location"], without_csrf(page.text))
         )
 
     assert answers[0][0] == 302
@@ -205,3 +199,97 @@ def test_unconfirmed_page_names_the_address_and_offers_a_resend_button(client, r
     assert "We sent a link to <strong>alice@example.com</strong>" in page
     assert '<form method="post" action="/resend">' in page
     assert "Send the link again" in page
+
+
+def test_send_button_is_off_until_the_wait_is_over_and_the_page_reloads_then(
+    client, registered, frozen
+):
+    frozen.shift(45)
+
+    response = client.get("/unconfirmed")
+
+    assert re.search(
+        r'<button type="submit" class="primary" disabled[^>]*>Send the link', response.text
+    )
+    assert response.headers["Refresh"] == "135; url=/unconfirmed"
+    frozen.shift(135)
+    response = client.get("/unconfirmed")
+    assert re.search(r'<button type="submit" class="primary">Send the link', response.text)
+    assert "Refresh" not in response.headers
+
+
+def test_short_waits_are_said_in_seconds(config, request):
+    config["MAILPROOF_RESEND_INTERVAL"] = 50
+    client = request.getfixturevalue("client")
+    request.getfixturevalue("registered")
+    frozen = request.getfixturevalue("frozen")
+    frozen.shift(10)
+
+    assert "You can ask for another link in 40 seconds" in client.get("/unconfirmed").text
+
+
+# Right after signing up, logged out --------------------------------------------------------
+
+
+def test_after_sign_up_the_page_says_check_your_inbox_once(client, frozen):
+    register(client)
+
+    page = client.get("/unconfirmed").text
+
+    main = page[page.index("<main") : page.index("</main>")]
+    assert main.count("Check your inbox") == 1
+    assert 'class="flash' not in main
+
+
+def test_after_sign_up_the_page_names_the_typed_address_and_fills_it_in(client, frozen):
+    register(client, "Alice@Example.com")
+
+    page = client.get("/unconfirmed").text
+
+    assert "A mail is on its way to <strong>Alice@Example.com</strong>." in page
+    assert re.search(r'<input [^>]*name="email"[^>]*value="Alice@Example.com"', page)
+
+
+def test_the_address_is_named_only_to_the_browser_that_typed_it(app, client, frozen):
+    register(client)
+    other = app.test_client()
+
+    page = other.get("/unconfirmed").text
+
+    assert "alice@example.com" not in page
+    assert "If you just registered, a link to confirm your address is on its way." in page
+    assert "You can ask for another link" not in page
+
+
+def test_after_sign_up_the_wait_is_shown_and_the_button_off(client, frozen):
+    register(client)
+    frozen.shift(30)
+
+    response = client.get("/unconfirmed")
+
+    assert "You can ask for another link in 3 minutes (at 12:03 UTC)." in response.text
+    assert re.search(r'<button type="submit" disabled[^>]*>Send a new link', response.text)
+    assert response.headers["Refresh"] == "150; url=/unconfirmed"
+
+
+def test_after_sign_up_the_wait_is_the_same_for_a_taken_address(client, frozen, make_user):
+    make_user("taken@example.com")
+    register(client, "taken@example.com")
+    frozen.shift(30)
+
+    response = client.get("/unconfirmed")
+
+    assert "A mail is on its way to <strong>taken@example.com</strong>." in response.text
+    assert response.headers["Refresh"] == "150; url=/unconfirmed"
+
+
+def test_asking_again_for_the_signed_up_address_restarts_the_wait(client, frozen, outbox):
+    register(client)
+    frozen.shift(180)
+    page = client.get("/unconfirmed")
+    assert re.search(r'<button type="submit">Send a new link', page.text)
+
+    client.post("/resend", data={"csrf_token": csrf_token(page), "email": "alice@example.com"})
+
+    assert len(outbox()) == 2
+    assert client.get("/unconfirmed").headers["Refresh"] == "180; url=/unconfirmed"

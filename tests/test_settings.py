@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 
-from conftest import register
 from demo import create_app
 from flask_mailproof import ConfigurationError, Mailproof, Settings, define_models
 from flask_mailproof.state import current_state
+from helpers import register
 
 
 def _settings(config):
@@ -32,7 +33,7 @@ def test_base_url_may_be_left_out_in_debug(config):
 
     app = create_app(config)
 
-    assert app.extensions["mailproof"].settings.link_root(debug=True) == "http://127.0.0.1:5000"
+    assert app.extensions["mailproof"].link_root == "http://127.0.0.1:5000"
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,11 @@ def test_values_of_the_wrong_type_are_refused_at_start(config, name, value):
         ("MAILPROOF_PASSWORD_MAX_BYTES", 100),
         ("MAILPROOF_PASSWORD_MIN_SCORE", 5),
         ("MAILPROOF_ARGON2_TIME_COST", 0),
+        ("MAILPROOF_LOGIN_MAX_AGE", 0),
         ("MAILPROOF_DELIVERY", "carrier-pigeon"),
+        ("MAILPROOF_DELIVERY_CONCURRENCY", 0),
+        ("MAILPROOF_DELIVERY_CONCURRENCY", 2.5),
+        ("MAILPROOF_DELIVERY_LEASE", 0),
     ],
 )
 def test_values_out_of_range_are_refused_at_start(config, name, value):
@@ -124,6 +129,8 @@ def test_defaults_match_the_documented_ones():
     assert settings.unconfirmed_grace == 0
     assert settings.dev_mailbox is None
     assert settings.check_deliverability is False
+    assert settings.delivery_concurrency == 8
+    assert settings.delivery_lease == 15
 
 
 def test_settings_are_read_once_and_frozen(config):
@@ -141,6 +148,19 @@ def test_sender_falls_back_to_flask_mails_default_sender(config):
     config["MAIL_DEFAULT_SENDER"] = ("Example", "hello@example.com")
 
     assert _settings(config).mail_sender == "Example <hello@example.com>"
+
+
+@pytest.mark.parametrize("duration", [86400 * 30, dt.timedelta(days=30)])
+def test_login_max_age_falls_back_to_the_remember_cookie_duration(config, duration):
+    config["REMEMBER_COOKIE_DURATION"] = duration
+
+    assert _settings(config).login_max_age == 86400 * 30
+
+
+def test_login_max_age_wins_over_the_remember_cookie_duration(config):
+    config.update(REMEMBER_COOKIE_DURATION=dt.timedelta(days=30), MAILPROOF_LOGIN_MAX_AGE=3600)
+
+    assert _settings(config).login_max_age == 3600
 
 
 def test_secret_key_is_required(tmp_path):
@@ -172,3 +192,27 @@ def test_links_keep_the_path_of_the_base_url(config, request):
     register(client)
 
     assert outbox()[0].links[0].startswith("https://example.com/accounts/confirm/")
+
+
+def test_a_misspelt_setting_is_refused_with_the_closest_name(config):
+    config["MAILPROOF_RESET_MAXAGE"] = 600
+
+    with pytest.raises(ConfigurationError, match="Did you mean MAILPROOF_RESET_MAX_AGE"):
+        create_app(config)
+
+
+def test_an_unknown_setting_is_refused(config):
+    config["MAILPROOF_FROBNICATE"] = True
+
+    with pytest.raises(ConfigurationError, match="MAILPROOF_FROBNICATE is not a"):
+        create_app(config)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("MAILPROOF_DELIVERY", "threads"), ("MAILPROOF_VERIFICATION_CODES", "on")]
+)
+def test_a_closed_set_setting_names_its_choices(config, name, value):
+    config[name] = value
+
+    with pytest.raises(ConfigurationError, match=f"{name} must be one of '"):
+        create_app(config)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import register, submit
 from flask_mailproof import (
     confirmation_sent,
     email_confirmed,
     user_logged_in,
     user_registered,
 )
+from helpers import csrf_token, register, submit
 
 
 @pytest.fixture
@@ -58,8 +58,7 @@ def test_resend_sends_confirmation_sent(client, received, login, time_machine):
     time_machine.shift(180)
 
     page = client.get("/unconfirmed")
-    token = page.text.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    client.post("/resend", data={"csrf_token": token})
+    client.post("/resend", data={"csrf_token": csrf_token(page)})
 
     assert _names(received) == ["confirmation-sent"]
 

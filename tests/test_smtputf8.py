@@ -9,12 +9,12 @@ import email.policy
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, queue_mails, submit
 from demo.models import db, models
 from flask_mailproof.errors import PermanentDeliveryError
 from flask_mailproof.mail.delivery import deliver_pending
 from flask_mailproof.mail.transports import SMTPTransport
 from flask_mailproof.state import current_state
+from helpers import PASSWORD, queue_mails, submit
 
 JOSE = "jos\u00e9@example.com"
 

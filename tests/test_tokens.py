@@ -7,11 +7,13 @@ import itertools
 import pytest
 from sqlalchemy import delete
 
-from conftest import register, submit
 from demo import create_app
 from demo.models import db, models
+from flask_mailproof.claims import ResetClaim
 from flask_mailproof.errors import TokenExpired, TokenInvalid
+from flask_mailproof.links import MAILED_LINKS
 from flask_mailproof.tokens import MAX_TOKEN_LENGTH, Purpose, Tokens
+from helpers import csrf_token, register, submit
 
 OLD_KEY = "old-secret-key-0123456789-0123456789-0123456789"
 NEW_KEY = "new-secret-key-0123456789-0123456789-0123456789"
@@ -140,7 +142,7 @@ def test_non_ascii_character_inside_a_real_token_gets_the_invalid_link_page(clie
 
 
 def test_posting_a_tampered_token_confirms_nothing(client, link, get_user):
-    token = _csrf(client.get(link).text)
+    token = csrf_token(client.get(link))
     response = client.post(f"/confirm/{_tampered(_token(link))}", data={"csrf_token": token})
 
     assert response.status_code == 404
@@ -257,14 +259,16 @@ def test_expired_page_does_not_show_the_address(client, frozen, outbox):
     assert "alice" not in response.text.lower()
 
 
-def test_expired_page_button_mails_a_fresh_link_that_works(client, frozen, outbox, get_user):
+def test_expired_page_button_mails_a_fresh_link_that_works(app, client, frozen, outbox, get_user):
     register(client)
     link = outbox()[0].link("/confirm/")
     frozen.shift(86401)
+    # Another browser holds the link: only the one that signed up may see the address.
+    client = app.test_client()
 
     page = client.get(link)
     renewed = client.post(
-        f"{link}/renew", data={"csrf_token": _csrf(page.text)}, follow_redirects=True
+        f"{link}/renew", data={"csrf_token": csrf_token(page)}, follow_redirects=True
     )
 
     assert renewed.status_code == 200
@@ -282,22 +286,16 @@ def test_renew_button_with_a_forged_token_sends_nothing(client, frozen, outbox, 
     page = client.get(link)
 
     response = client.post(
-        f"/confirm/{_tampered(_token(link))}/renew", data={"csrf_token": _csrf(page.text)}
+        f"/confirm/{_tampered(_token(link))}/renew", data={"csrf_token": csrf_token(page)}
     )
 
     assert response.status_code == 404
     assert len(outbox()) == 1
 
 
-def _csrf(html):
-    marker = 'name="csrf_token" type="hidden" value="'
-    start = html.index(marker) + len(marker)
-    return html[start : html.index('"', start)]
-
-
 def _renew(client, link):
     page = client.get("/register")
-    return client.post(f"{link}/renew", data={"csrf_token": _csrf(page.text)})
+    return client.post(f"{link}/renew", data={"csrf_token": csrf_token(page)})
 
 
 def test_renewal_says_a_fresh_link_is_on_its_way(client, frozen, outbox):
@@ -318,7 +316,7 @@ def test_renewal_too_soon_says_when_another_link_can_be_sent(client, frozen, out
 
     _renew(client, link)
 
-    assert "ask for another in 120 seconds" in client.get("/unconfirmed").text
+    assert "ask for another in 2 minutes" in client.get("/unconfirmed").text
     assert len(outbox()) == 1
 
 
@@ -347,3 +345,47 @@ def test_renewal_for_a_deleted_account_gets_the_invalid_link_page(app, client, f
 
     assert response.status_code == 404
     assert len(outbox()) == 1
+
+
+def test_a_claim_travels_under_its_short_keys():
+    tokens = Tokens(NEW_KEY, lifetimes={Purpose.RESET: 60})
+    claim = ResetClaim(user_id=7, counter=2, state="abc")
+
+    token = tokens.issue_claim(claim)
+
+    assert tokens.read(Purpose.RESET, token) == {"u": 7, "n": 2, "b": "abc"}
+    assert tokens.read_claim(ResetClaim, token) == claim
+
+
+def test_a_claim_is_read_with_its_purposes_lifetime(time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    tokens = Tokens(NEW_KEY, lifetimes={Purpose.RESET: 60})
+    token = tokens.issue_claim(ResetClaim(user_id=7, counter=2, state="abc"))
+    time_machine.shift(61)
+
+    with pytest.raises(TokenExpired):
+        tokens.read_claim(ResetClaim, token)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"u": 7, "n": 2},  # a field missing
+        {"u": "7", "n": 2, "b": "abc"},  # a number as text
+        {"u": True, "n": 2, "b": "abc"},  # a bool is no id
+        ["u", 7],  # no mapping at all
+    ],
+)
+def test_a_payload_that_is_not_the_claim_is_refused(payload):
+    tokens = Tokens(NEW_KEY, lifetimes={Purpose.RESET: 60})
+
+    with pytest.raises(TokenInvalid):
+        tokens.read_claim(ResetClaim, tokens.issue(Purpose.RESET, payload))
+
+
+def test_every_purpose_has_a_lifetime_and_a_mailed_page(app):
+    lifetimes = app.extensions["mailproof"].settings.token_lifetimes()
+
+    assert set(lifetimes) == set(Purpose)
+    assert set(MAILED_LINKS) == set(Purpose)
+    assert all(endpoint in app.view_functions for endpoint, _ in MAILED_LINKS.values())

@@ -15,11 +15,11 @@ from flask import Flask
 from flask_babel import Babel
 from flask_sqlalchemy import SQLAlchemy
 
-from conftest import PASSWORD, submit
 from demo.models import db, models
 from flask_mailproof import Mailproof, define_models
 from flask_mailproof.flows.confirmation import confirmation_token
 from flask_mailproof.i18n import TRANSLATIONS
+from helpers import PASSWORD, csrf_token, submit
 
 GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
@@ -175,10 +175,8 @@ def test_logged_in_pages_and_flashes_are_translated(
     submit(client, "/login", {"email": "rita@example.com", "password": PASSWORD})
 
     assert heading(client.get("/profile")) == profile
-    page = client.get("/profile").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert token
-    client.post("/logout", data={"csrf_token": token.group(1)})
+    token = csrf_token(client.get("/profile"))
+    client.post("/logout", data={"csrf_token": token})
     assert flash in client.get("/").get_data(as_text=True)
 
 

@@ -17,9 +17,9 @@ from flask import Flask
 from playwright.sync_api import Browser, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from conftest import test_config
 from demo import create_app
 from demo.models import db
+from helpers import test_config
 
 from .site import AXE_PATH, Site
 
@@ -193,6 +193,6 @@ def site(open_site: t.Callable[..., Site]) -> Site:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path | None:
-    """``MAILPROOF_SCREENSHOTS=docs/screenshots`` makes the tour test save the README's pictures."""
-    target = os.environ.get("MAILPROOF_SCREENSHOTS")
+    """``SCREENSHOTS_DIR=docs/screenshots`` makes the tour test save the README's pictures."""
+    target = os.environ.get("SCREENSHOTS_DIR")
     return Path(target) if target else None

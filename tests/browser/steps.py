@@ -16,7 +16,7 @@ passes proves the labels are tied to their fields. Every page loaded is checked 
 
 from __future__ import annotations
 
-from conftest import PASSWORD
+from helpers import PASSWORD
 
 from .site import Site
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import time_machine
+from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from demo.models import db, models
 from flask_mailproof.flows.confirmation import confirmation_token
+from helpers import PASSWORD
 
 from .site import Site
 from .steps import confirm_by_mail, log_in, log_out, register, sign_up
@@ -16,7 +18,9 @@ from .steps import confirm_by_mail, log_in, log_out, register, sign_up
 
 def test_sign_up_confirm_log_in_reaches_profile(site: Site) -> None:
     register(site, "alice@example.com")
-    site.expect_flash("Check your inbox")
+    site.expect_heading("Check your inbox")
+    assert site.page.locator("main").inner_text().count("Check your inbox") == 1
+    expect(site.page.locator("main strong")).to_have_text("alice@example.com")
 
     confirm_by_mail(site, "alice@example.com")
 
@@ -72,14 +76,31 @@ def test_register_errors_are_tied_to_their_fields(site: Site) -> None:
     assert site.page.get_by_label("Password", exact=True).input_value() == ""
 
 
-def test_resend_right_after_sign_up_is_rate_limited(site: Site) -> None:
+def test_resend_right_after_sign_up_waits_with_the_button_off(site: Site) -> None:
     register(site, "frank@example.com")
+
+    wait = re.compile(r"You can ask for another link in 3 minutes \(at \d\d:\d\d UTC\)\.")
+    expect(site.page.get_by_text(wait)).to_be_visible()
+    expect(site.page.get_by_label("Email address")).to_have_value("frank@example.com")
+    expect(site.page.get_by_role("button", name="Send a new link")).to_be_disabled()
     log_in(site, "frank@example.com")
-
-    site.press("Send the link again")
-
-    site.expect_flash(r"you can ask for another in \d+ seconds")
+    expect(site.page.get_by_text(wait)).to_be_visible()
+    expect(site.page.get_by_role("button", name="Send the link again")).to_be_disabled()
     assert site.mail_count("frank@example.com") == 1
+
+
+def test_send_button_comes_on_when_the_wait_is_over_without_javascript(open_site) -> None:
+    site = open_site(java_script=False, MAILPROOF_RESEND_INTERVAL=2)
+    register(site, "fay@example.com")
+    button = site.page.get_by_role("button", name="Send a new link")
+    expect(button).to_be_disabled()
+
+    # No script: the page's Refresh header reloads it when the wait is over.
+    expect(button).to_be_enabled(timeout=8_000)
+    site.press("Send a new link")
+
+    site.expect_flash("a new link is on its way")
+    assert site.mail_count("fay@example.com") == 2
 
 
 def test_resend_sends_a_new_link_and_kills_the_old_one(open_site) -> None:

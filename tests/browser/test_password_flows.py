@@ -6,9 +6,9 @@ import datetime as dt
 
 import time_machine
 
-from conftest import PASSWORD
 from demo.models import db, models
 from flask_mailproof.flows.password_reset import reset_token
+from helpers import PASSWORD
 
 from .site import Site
 from .steps import log_in, log_out, sign_up

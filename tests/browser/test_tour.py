@@ -1,14 +1,16 @@
 """The main pages on a desktop and a phone, in English and German: layout, focus, screenshots.
 
-``MAILPROOF_SCREENSHOTS=docs/screenshots make test`` (or pytest on this file) refreshes the
+``SCREENSHOTS_DIR=docs/screenshots make test`` (or pytest on this file) refreshes the
 README's pictures.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .site import Site
 from .steps import log_in, register
@@ -100,7 +102,9 @@ def test_german_browser_gets_german_pages(open_site, screenshots: Path | None) -
             "Passwort wiederholen": "correct horse battery staple",
         },
     )
-    site.expect_flash("Sehen Sie in Ihr Postfach")
+    site.expect_heading("Sehen Sie in Ihr Postfach")
+    expect(site.page.get_by_text("Eine Mail an gerda@example.com ist unterwegs.")).to_be_visible()
+    expect(site.page.get_by_text(re.compile(r"In 3 Minuten \(um \d\d:\d\d UTC\)"))).to_be_visible()
     site.follow_mail_link("gerda@example.com", "/confirm/")
     site.expect_heading("Bestätigen Sie Ihre Adresse")
     site.screenshot(screenshots, "confirm-de")

@@ -13,12 +13,12 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_sqlalchemy import SQLAlchemy
 
-from conftest import PASSWORD, csrf_token, submit
 from demo import create_app
 from flask_mailproof import Mailproof, Settings, define_models
 from flask_mailproof.errors import ConfigurationError
 from flask_mailproof.flows.login import unlock_login
 from flask_mailproof.limits import limiter_for
+from helpers import PASSWORD, csrf_token, submit
 
 WRONG = "not the password at all"
 

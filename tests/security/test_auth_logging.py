@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from conftest import PASSWORD, secrets_in, submit
+from helpers import PASSWORD, secrets_in, submit
 
 WRONG = "not the password at all"
 IP = "198.51.100.7"

@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from conftest import FORM_OWNER, open_form, raw_post
 from demo.models import db, models
+from helpers import FORM_OWNER, open_form, raw_post
 
 FORMS = {
     "/register": ("email", "password", "password_confirm"),

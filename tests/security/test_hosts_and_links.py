@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from conftest import BASE_URL, PASSWORD, csrf_token
+from helpers import BASE_URL, PASSWORD, csrf_token
 
 HOSTILE_HEADERS = [
     {"Host": "evil.example"},

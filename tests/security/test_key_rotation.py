@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD, submit
 from flask_mailproof.tokens import Purpose, Tokens
+from helpers import PASSWORD, submit
 
 OLD_KEY = "the-old-secret-key-0123456789-0123456789"
 NEW_KEY = "the-new-secret-key-9876543210-9876543210"

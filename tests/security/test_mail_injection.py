@@ -9,11 +9,11 @@ import types
 import pytest
 from sqlalchemy import func, select
 
-from conftest import PASSWORD, submit
 from demo.models import db, models
 from flask_mailproof.errors import HeaderInjection
 from flask_mailproof.mail.delivery import deliver_pending
 from flask_mailproof.state import current_state
+from helpers import PASSWORD, submit
 
 LONG_LOCAL = "a" * 64 + "@example.com"
 

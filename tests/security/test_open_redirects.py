@@ -6,10 +6,15 @@ from urllib.parse import quote
 
 import pytest
 
-from conftest import PASSWORD, submit
+from helpers import PASSWORD, submit
 
 HOSTILE_NEXT = [
     "//evil.example",
+    # No netloc for urlsplit, yet browsers resolve them to https://evil.example/: the check of
+    # a leading "//" refuses them (the last one, the backslash check too).
+    "///evil.example",
+    "////evil.example",
+    "///\\evil.example",
     "\\\\evil.example",
     "/\\evil.example",
     "https:evil.example",

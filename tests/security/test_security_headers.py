@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import PASSWORD, csrf_token, submit
+from helpers import PASSWORD, csrf_token, submit
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",
@@ -106,8 +106,35 @@ def test_dev_mail_preview_allows_only_inline_styles_in_a_sandbox(client, outbox)
     assert "script-src 'none'" in policy
     assert "frame-ancestors 'none'" in policy
     body = response.get_data(as_text=True)
-    assert re.search(r'<iframe [^>]*sandbox srcdoc="[^"]*style=', body)
+    sandbox = re.search(r'<iframe [^>]*sandbox="([^"]*)" srcdoc="[^"]*style=', body)[1]
+    # A click may open a link at the top level; nothing may run, submit or reach the site.
+    assert set(sandbox.split()) == {
+        "allow-top-navigation-by-user-activation",
+        "allow-popups",
+        "allow-popups-to-escape-sandbox",
+    }
     assert "allow-scripts" not in body
+    assert "allow-same-origin" not in body
+
+
+def test_html_part_alone_is_sandboxed_without_scripts(client, outbox):
+    submit(
+        client,
+        "/register",
+        {"email": "a@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    response = client.get("/_mail/1/html")
+
+    assert response.status_code == 200
+    policy = [d.strip() for d in response.headers["Content-Security-Policy"].split(";")]
+    assert policy[0] == (
+        "sandbox allow-top-navigation-by-user-activation allow-popups "
+        "allow-popups-to-escape-sandbox"
+    )
+    assert "default-src 'none'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "Confirm your email address" in response.text
 
 
 def test_headers_the_app_set_are_kept(app, client):
@@ -119,6 +146,28 @@ def test_headers_the_app_set_are_kept(app, client):
 
     assert response.headers["Content-Security-Policy"] == "default-src 'none'"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.app_config(MAILPROOF_SECURITY_HEADERS_APP_WIDE=False)
+def test_by_default_the_hosts_own_pages_get_no_policy(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Strict-Transport-Security"):
+        assert name not in response.headers, name
+    assert "Referrer-Policy" not in response.headers
+
+
+@pytest.mark.app_config(MAILPROOF_SECURITY_HEADERS_APP_WIDE=False)
+def test_by_default_the_extensions_pages_and_api_still_get_them(client):
+    for path in ("/login", "/register", "/api/csrf"):
+        response = client.get(path)
+        assert_protected(response)
+        assert response.headers["X-Frame-Options"] == "DENY", path
+
+
+def test_the_demo_sends_them_app_wide(client):
+    assert_protected(client.get("/"))
 
 
 @pytest.mark.app_config(MAILPROOF_CONTENT_SECURITY_POLICY="")
@@ -146,3 +195,58 @@ def test_same_origin_referrer_policy_keeps_flask_wtf_https_check_working(app, ma
 
     assert without.status_code == 400
     assert same_origin.status_code == 302
+
+
+def test_every_page_with_a_form_token_or_an_account_is_not_stored(pages):
+    private = {
+        name: response
+        for name, response in pages.items()
+        if 'name="csrf_token"' in response.get_data(as_text=True)
+        or name in ("/profile", "/change-password", "/change-email")
+    }
+
+    assert len(private) >= 15
+    for name, response in private.items():
+        assert response.headers.get("Cache-Control") == "no-store", name
+
+
+def test_the_home_page_of_a_logged_in_user_is_not_stored(client, make_user, login):
+    make_user("alice@example.com")
+    login("alice@example.com")
+
+    assert client.get("/").headers.get("Cache-Control") == "no-store"
+
+
+def test_api_answers_are_not_stored(client, make_user):
+    make_user("alice@example.com")
+    token = client.get("/api/csrf")
+    login = client.post(
+        "/api/login",
+        json={"email": "alice@example.com", "password": PASSWORD},
+        headers={"X-CSRFToken": token.get_json()["csrf_token"]},
+    )
+
+    for response in (token, login, client.get("/api/me")):
+        assert response.headers.get("Cache-Control") == "no-store", response.request.path
+
+
+def test_static_files_stay_cacheable(client):
+    with client.get("/static/style.css") as response:
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_an_https_base_url_turns_on_hsts(client):
+    response = client.get("/login")
+
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.app_config(MAILPROOF_BASE_URL="http://mailproof.test")
+def test_an_http_base_url_sends_no_hsts(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+@pytest.mark.app_config(MAILPROOF_HSTS=False)
+def test_the_hsts_setting_turns_it_off(client):
+    assert "Strict-Transport-Security" not in client.get("/login").headers

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
-from conftest import PASSWORD, csrf_token, session_of, submit
 from demo.models import db, models
 from flask_mailproof.flows.accounts import rotate_session_stamp
 from flask_mailproof.flows.confirmation import confirmation_token
 from flask_mailproof.flows.contact import contact_token, submit_contact_message
 from flask_mailproof.flows.email_change import confirm_email_change, request_email_change
 from flask_mailproof.flows.password_reset import reset_token
+from helpers import PASSWORD, csrf_token, session_of, submit
 
 NEW_PASSWORD = "an entirely different passphrase"
 
@@ -264,6 +262,7 @@ def test_logged_out_post_without_its_own_token_is_refused(
 #: Logged-in POSTs: who is logged in, and fields that would work with the right token.
 LOGGED_IN_POSTS = {
     "/logout": ("pending@example.com", {}),
+    "/logout-everywhere": ("alice@example.com", {}),
     "/resend": ("pending@example.com", {}),
     "/change-password": (
         "alice@example.com",
@@ -310,8 +309,8 @@ def test_logged_in_post_without_its_own_token_is_refused(
 @pytest.mark.usefixtures("alice")
 def test_logout_with_its_token_works(client, login):
     login("alice@example.com")
-    page = client.get("/profile").get_data(as_text=True)
-    [token] = re.findall(r'name="csrf_token" value="([^"]+)"', page)
+    # The log-out button in the navigation; the profile's "log out everywhere" has the same.
+    token = csrf_token(client.get("/profile"))
 
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert not is_logged_in(client)

@@ -1,0 +1,16 @@
+"""The benchmark harness imports and reads its options; the benchmarks themselves run by hand."""
+
+from __future__ import annotations
+
+from bench.harness import SCENARIOS, parse_options
+
+
+def test_bench_runs_every_scenario_by_default() -> None:
+    _options, chosen, _output = parse_options([])
+    assert chosen == list(SCENARIOS)
+    assert {"signup", "delivery", "growth", "memory"} <= set(chosen)
+
+
+def test_bench_only_adds_what_the_scenario_reads_in_run_order() -> None:
+    _options, chosen, _output = parse_options(["--quick", "--only", "click"])
+    assert chosen == ["baseline", "hash", "click"]
