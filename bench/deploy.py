@@ -23,7 +23,6 @@ from demo.models import db, models
 from flask_mailproof.flows.confirmation import confirmation_token
 
 from .load import Client
-from .smtp_sink import free_port
 
 #: The repository root: gunicorn imports ``demo`` and ``bench`` from here.
 ROOT = Path(__file__).resolve().parent.parent
@@ -387,8 +386,3 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-
-
-def pick_port() -> int:
-    """Return a free loopback port for a server whose URL must be known before it starts."""
-    return free_port()

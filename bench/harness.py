@@ -20,7 +20,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from . import growth, scenarios
+from . import burst, capacity, delivery, growth, recovery, scenarios
 from .run import Options, Row, Run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -32,7 +32,10 @@ SCENARIOS: dict[str, t.Callable[[Run], None]] = {
     "signup": scenarios.signup,
     "click": scenarios.click,
     "e2e": scenarios.end_to_end,
-    "delivery": scenarios.delivery,
+    "delivery": delivery.delivery,
+    "capacity": capacity.capacity,
+    "burst": burst.burst,
+    "recovery": recovery.recovery,
     "growth": growth.growth,
     "memory": scenarios.memory,
 }
@@ -48,9 +51,11 @@ NEEDS = {
 QUICK = {
     "baseline_requests": 300,
     "signups": 60,
+    "inline_signups": 12,
     "clicks": 300,
     "e2e_users": 20,
     "delivery_messages": 100,
+    "burst_signups": 60,
     "growth_small": 1000,
     "growth_large": 20000,
     "growth_samples": 100,
@@ -71,6 +76,7 @@ PACKAGES = (
     "gunicorn",
     "psycopg",
     "aiosmtpd",
+    "aiosmtplib",
 )
 
 
@@ -93,9 +99,21 @@ def parse_options(argv: list[str] | None = None) -> tuple[Options, list[str], Pa
     add("--smtp-delay", type=float, default=1.0, help="seconds the slow SMTP server holds mail")
     add("--baseline-requests", type=int, default=1500)
     add("--signups", type=int, default=300, help="sign-ups per SMTP setting")
+    add(
+        "--inline-signups",
+        type=int,
+        default=48,
+        help="sign-ups sending their mail in the request (each waits --smtp-delay)",
+    )
     add("--clicks", type=int, default=1500)
     add("--e2e-users", type=int, default=100)
     add("--delivery-messages", type=int, default=500)
+    add(
+        "--burst-signups",
+        type=int,
+        default=200,
+        help="sign-ups at full speed whose mail the slow SMTP server must accept (scenario burst)",
+    )
     add("--growth-small", type=int, default=1000)
     add("--growth-large", type=int, default=1_000_000)
     add("--growth-samples", type=int, default=400, help="clicks (and reset requests) per size")

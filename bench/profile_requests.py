@@ -9,7 +9,6 @@ the profile holds the application's work and none of the HTTP server's.
 from __future__ import annotations
 
 import argparse
-import re
 import secrets
 import tempfile
 import time
@@ -18,26 +17,21 @@ from pathlib import Path
 from flask import Flask
 from pyinstrument import Profiler
 
-from demo.models import db
-
-from .deploy import bulk_address, bulk_load_users, confirm_tokens, demo_app
-
-_CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+from .deploy import bulk_address, bulk_load_users, confirm_tokens, demo_app, reset_schema
+from .load import CSRF_FIELD
 
 
 def _app(database_url: str) -> Flask:
     app = demo_app(database_url, "bench-" + secrets.token_hex(32), "http://127.0.0.1:5000")
     app.config["SESSION_COOKIE_SECURE"] = False
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
+    reset_schema(app)
     return app
 
 
 def profile(app: Flask, repeat: int, html: Path | None) -> None:
     client = app.test_client()
     page = client.get("/register")
-    match = _CSRF.search(page.get_data(as_text=True))
+    match = CSRF_FIELD.search(page.get_data(as_text=True))
     assert match is not None
     csrf = match.group(1)
     with app.app_context():

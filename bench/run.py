@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import secrets
 import time
 import typing as t
@@ -19,11 +20,11 @@ from .deploy import (
     Gunicorn,
     bulk_load_users,
     demo_app,
-    pick_port,
+    reset_schema,
     settle_database,
 )
 from .load import Client, LoadResult, Reply, cpu_by_process, cpu_since, run_load
-from .smtp_sink import SmtpSink
+from .smtp_sink import SmtpSink, free_port
 
 #: Workers' CPU time, plus the database server's backends' when it runs here (PostgreSQL).
 SERVER_CPU = "server CPU per request"
@@ -40,9 +41,11 @@ class Options:
     smtp_delay: float
     baseline_requests: int
     signups: int
+    inline_signups: int
     clicks: int
     e2e_users: int
     delivery_messages: int
+    burst_signups: int
     growth_small: int
     growth_large: int
     growth_samples: int
@@ -63,11 +66,11 @@ class Row:
 
 @dataclasses.dataclass
 class Deployment:
-    """A served demo (or baseline) with its SMTP sink and in-process app."""
+    """A served demo with its SMTP sink and in-process app."""
 
     port: int
     app: Flask
-    sink: SmtpSink | None
+    sink: SmtpSink
     server: Gunicorn
 
 
@@ -98,18 +101,19 @@ class Run:
         users: int = 0,
         delivery: str = "thread",
         separate: bool = False,
+        app_spec: str = "demo:create_app()",
+        settings: dict[str, str] | None = None,
     ) -> t.Iterator[Deployment]:
         """Serve the demo on a fresh database with ``users`` bulk-loaded, mail to a sink.
 
         ``separate`` gives it a database of its own even when one was given (a schema), so
-        that another deployment can be served beside it.
+        that another deployment can be served beside it. ``app_spec`` serves a variant of the
+        demo (``bench.tutorial_app``) in its place. ``settings`` adds to its environment.
         """
-        port = pick_port()
+        port = free_port()
         url = self.database.fresh_url(name, separate=separate)
         app = demo_app(url, self.secret_key, f"http://127.0.0.1:{port}")
-        with app.app_context():
-            db.drop_all()
-            db.create_all()
+        reset_schema(app)
         if users:
             seconds = bulk_load_users(app, 1, users, self.password_hash)
             settled = settle_database(app)
@@ -128,9 +132,10 @@ class Run:
             "MAIL_SERVER": "127.0.0.1",
             "MAIL_PORT": str(sink.port),
             "MAILPROOF_DELIVERY": delivery,
+            **(settings or {}),
         }
         server = Gunicorn(
-            "demo:create_app()",
+            app_spec,
             port=port,
             workers=self.options.workers,
             env=env,
@@ -161,32 +166,23 @@ class Run:
         warmup: int | None = None,
     ) -> LoadResult:
         """Warm up on the first ``warmup`` tasks, then measure the rest, with CPU times."""
-        port = server.port
-        concurrency = concurrency or self.options.concurrency
-        if warmup is None:
-            warmup = min(self.options.warmup, len(tasks) // 4)
-        if warmup:
-            run_load(
-                port,
-                tasks[:warmup],
-                action,
-                expect=expect,
-                concurrency=concurrency,
-                time_limit=self.options.time_limit,
-                setup=setup,
-            )
-        workers = server.worker_pids()
-        server_before = cpu_by_process([*workers, *self.database.backend_pids()])
-        client_before = time.process_time()
-        result = run_load(
-            port,
-            tasks[warmup:],
-            action,
+        load = functools.partial(
+            run_load,
+            server.port,
+            action=action,
             expect=expect,
-            concurrency=concurrency,
+            concurrency=concurrency or self.options.concurrency,
             time_limit=self.options.time_limit,
             setup=setup,
         )
+        if warmup is None:
+            warmup = min(self.options.warmup, len(tasks) // 4)
+        if warmup:
+            load(tasks[:warmup])
+        workers = server.worker_pids()
+        server_before = cpu_by_process([*workers, *self.database.backend_pids()])
+        client_before = time.process_time()
+        result = load(tasks[warmup:])
         server_after = cpu_by_process([*workers, *self.database.backend_pids()])
         result.server_cpu = cpu_since(server_before, server_after)
         result.client_cpu = time.process_time() - client_before

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import email
 import email.policy
 import os
 import random
 import re
 import secrets
-import smtplib
 import time
-import types
 import typing as t
 
-from flask import Flask
-from sqlalchemy import update
-
-from demo.models import db, models
-from flask_mailproof.clock import utcnow
-from flask_mailproof.mail.delivery import deliver_pending
 from flask_mailproof.state import current_state
 
 from .baseline_app import create_app as create_baseline
 from .baseline_app import db as baseline_db
-from .deploy import (
-    Gunicorn,
-    bulk_address,
-    confirm_tokens,
-    count_confirmed,
-    demo_app,
-    pick_port,
-)
-from .load import Client, LoadResult, Reply, run_load
+from .deploy import Gunicorn, confirm_tokens, count_confirmed, demo_app
+from .load import CSRF_FIELD, Client, LoadResult, Reply, run_load
 from .run import Row, Run, comparison_rows, cpu_row, latency_rows, ms
-from .smtp_sink import SmtpSink
+from .smtp_sink import free_port
 
 _CONFIRM_LINK = re.compile(r"https?://[^\s<>\"']+/confirm/[^\s<>\"']+")
 
@@ -43,7 +27,8 @@ def fetch_csrf(client: Client) -> None:
     client.fetch_csrf("/register")
 
 
-def _signup(client: Client, task: tuple[str, str]) -> Reply:
+def post_signup(client: Client, task: tuple[str, str]) -> Reply:
+    """Sign up with one (address, password) task."""
     address, password = task
     return client.post_form(
         "/register", {"email": address, "password": password, "password_confirm": password}
@@ -69,7 +54,7 @@ def baseline(run: Run) -> None:
     with app.app_context():
         baseline_db.drop_all()
         baseline_db.create_all()
-    port = pick_port()
+    port = free_port()
     server = Gunicorn(
         "bench.baseline_app:create_app()",
         port=port,
@@ -139,43 +124,66 @@ def signup(run: Run) -> None:
     """Sign-up throughput and latency with the SMTP server holding mail 0 s and N s.
 
     A third deployment sends no mail from its web workers (``MAILPROOF_DELIVERY=external``):
-    what sign-up costs when delivery runs elsewhere.
+    what sign-up costs when delivery runs elsewhere. A fourth sends each sign-up's mail inside
+    its request, as tutorials do, to the slow server: what the outbox saves.
     """
     limit = run.data["hash"]["limit_rps"]
+    delay, count = run.options.smtp_delay, run.options.signups
+    demo, sending = "demo:create_app()", "bench.tutorial_app:create_app()"
     results: dict[str, LoadResult] = {}
-    variants = (
-        ("fast", 0.0, "thread", "1. sign-up, SMTP holds 0 s"),
-        (
-            "slow",
-            run.options.smtp_delay,
+    # key: deployment, SMTP delay, MAILPROOF_DELIVERY, app served, sign-ups measured, label
+    variants = {
+        "fast": ("signup-smtp-0s", 0.0, "thread", demo, count, "SMTP holds 0 s"),
+        "slow": (
+            f"signup-smtp-{delay:g}s",
+            delay,
             "thread",
-            f"1. sign-up, SMTP holds {run.options.smtp_delay:g} s",
+            demo,
+            count,
+            f"SMTP holds {delay:g} s",
         ),
-        ("none", 0.0, "external", "1. sign-up, no delivery in the web workers"),
-    )
-    for key, delay, delivery, label in variants:
-        name = f"signup-smtp-{delay:g}s" if delivery == "thread" else "signup-no-delivery"
-        with run.demo(name, smtp_delay=delay, delivery=delivery) as deployment:
-            tasks = signup_tasks(f"{key}-", run.options.signups + run.options.warmup)
-            result = run.load(deployment.server, tasks, _signup, expect={302}, setup=fetch_csrf)
-            assert deployment.sink is not None
+        "none": (
+            "signup-no-delivery",
+            0.0,
+            "external",
+            demo,
+            count,
+            "no delivery in the web workers",
+        ),
+        "inline": (
+            "signup-sent-in-request",
+            delay,
+            "external",
+            sending,
+            run.options.inline_signups,
+            f"mail sent in the request, SMTP holds {delay:g} s",
+        ),
+    }
+    for key, (name, smtp_delay, delivery, app_spec, measured, what) in variants.items():
+        label = f"1. sign-up, {what}"
+        served = run.demo(name, smtp_delay=smtp_delay, delivery=delivery, app_spec=app_spec)
+        with served as deployment:
+            tasks = signup_tasks(f"{key}-", measured + run.options.warmup)
+            result = run.load(deployment.server, tasks, post_signup, expect={302}, setup=fetch_csrf)
             mails = deployment.sink.count()
         results[key] = result
         run.data[name] = {**result.summary(), "mails_accepted_during_run": mails}
         ratio = result.rps / limit
+        # The goals are the product's; the tutorial-style app is measured, not judged.
+        goal = 0.9 if app_spec == demo else None
         run.rows += [
             Row(
                 label,
                 "sign-ups/s",
                 f"{result.rps:.1f}",
                 f"{ratio:.2f} of hash limit",
-                "≥ 0.90",
-                ratio >= 0.9,
+                "≥ 0.90" if goal else "",
+                ratio >= goal if goal else None,
             ),
-            cpu_row(label, result, run.data["hash"]["cpu_ms"], "hash share (CPU)", 0.9),
+            cpu_row(label, result, run.data["hash"]["cpu_ms"], "hash share (CPU)", goal),
             *latency_rows(label, result, run.data["hash"]["cpu_ms"] / 1000, "times a hash"),
         ]
-        if delivery == "thread":
+        if delivery == "thread" or app_spec == sending:
             run.rows.append(
                 Row(
                     label,
@@ -188,6 +196,12 @@ def signup(run: Run) -> None:
         *comparison_rows("1. sign-up, slow vs fast SMTP", results["slow"], results["fast"], True),
         *comparison_rows(
             "1. sign-up, delivering (fast SMTP) vs not", results["fast"], results["none"], False
+        ),
+        *comparison_rows(
+            "1. sign-up, sent in the request (slow SMTP) vs outbox (fast SMTP)",
+            results["inline"],
+            results["fast"],
+            False,
         ),
     ]
 
@@ -236,10 +250,8 @@ def _open_and_click(client: Client, link: str) -> Reply:
     page = client.request("GET", path)
     if page.status != 200:
         return page
-    client.csrf_token = None
-    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.body)
-    if match:
-        client.csrf_token = match.group(1)
+    match = CSRF_FIELD.search(page.body)
+    client.csrf_token = match.group(1) if match else None
     return client.post_form(path)
 
 
@@ -260,12 +272,11 @@ def end_to_end(run: Run) -> None:
     """N people sign up, get the mail, open the link and press the button."""
     count = run.options.e2e_users
     with run.demo("end-to-end") as deployment:
-        assert deployment.sink is not None
         started = time.perf_counter()
         signups = run_load(
             deployment.port,
             signup_tasks("e2e-", count),
-            _signup,
+            post_signup,
             expect={302},
             concurrency=run.options.concurrency,
             time_limit=run.options.time_limit,
@@ -325,94 +336,6 @@ def end_to_end(run: Run) -> None:
             confirmed == count,
         ),
     ]
-
-
-# --- 4. delivery -------------------------------------------------------------------------------
-
-
-def _drain(app: Flask, batch_size: int) -> int:
-    with app.app_context():
-        state = current_state()
-        settings = dataclasses.replace(state.settings, delivery_batch_size=batch_size)
-        sent = 0
-        while True:
-            report = deliver_pending(db.session(), models.outbox, state.transport, settings)
-            if not report.handled:
-                return sent
-            sent += report.sent
-
-
-def _requeue_all(app: Flask) -> None:
-    with app.app_context():
-        db.session.execute(
-            update(models.outbox).values(
-                status="pending", attempts=0, sent_at=None, next_attempt_at=utcnow()
-            )
-        )
-        db.session.commit()
-
-
-def delivery(run: Run) -> None:
-    """Outbox to SMTP: one connection per batch, one per message, and raw smtplib."""
-    count = run.options.delivery_messages
-    sink = SmtpSink(0.0, run.workdir / "delivery-mail.jsonl")
-    url = run.database.fresh_url("delivery")
-    app = demo_app(
-        url, run.secret_key, "http://127.0.0.1:5000", MAIL_SERVER="127.0.0.1", MAIL_PORT=sink.port
-    )
-    try:
-        with app.app_context():
-            db.drop_all()
-            db.create_all()
-            outbox = current_state().outbox
-            for i in range(count):
-                user = types.SimpleNamespace(email=bulk_address(i))
-                outbox.queue(
-                    user.email,
-                    "confirm",
-                    {
-                        "user": user,
-                        "link": f"http://127.0.0.1:5000/confirm/{secrets.token_urlsafe(90)}",
-                        "expires_in": "24 hours",
-                    },
-                )
-            db.session.commit()
-            raws = [(row.recipient, row.raw) for row in db.session.query(models.outbox)]
-        rates: dict[str, float] = {}
-        for name, batch in (
-            ("one connection per batch of 50", 50),
-            ("one connection per message", 1),
-        ):
-            _requeue_all(app)
-            before = sink.count()
-            started = time.perf_counter()
-            sent = _drain(app, batch)
-            sink.wait_for(before + count, timeout=30)
-            rates[name] = sent / (time.perf_counter() - started)
-        before = sink.count()
-        started = time.perf_counter()
-        with smtplib.SMTP("127.0.0.1", sink.port) as client:
-            for recipient, raw in raws:
-                client.sendmail("no-reply@localhost", [recipient], raw.encode("ascii"))
-        sink.wait_for(before + count, timeout=30)
-        raw_rate = count / (time.perf_counter() - started)
-    finally:
-        sink.stop()
-        with app.app_context():
-            db.engine.dispose()
-    run.data["delivery"] = {
-        "messages": count,
-        "raw_smtplib_per_s": round(raw_rate, 1),
-        **{name: round(rate, 1) for name, rate in rates.items()},
-    }
-    label = "4. delivery"
-    run.rows.append(
-        Row(label, "raw smtplib, one connection (limit)", f"{raw_rate:.0f} msg/s", "1.00")
-    )
-    for name, rate in rates.items():
-        run.rows.append(
-            Row(label, f"outbox, {name}", f"{rate:.0f} msg/s", f"{rate / raw_rate:.2f} of raw")
-        )
 
 
 # --- 6. memory ---------------------------------------------------------------------------------

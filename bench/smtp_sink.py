@@ -55,11 +55,10 @@ def free_port() -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--delay", type=float, default=0.0, help="seconds to hold each message")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
-    port = args.port or free_port()
+    port = free_port()
     controller = Controller(
         HoldingHandler(args.delay, args.out), hostname="127.0.0.1", port=port, ready_timeout=10
     )
