@@ -13,8 +13,8 @@ PYTEST = $(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; \
 	[ $$status -ne 5 ] || echo "pytest collected no test (exit 5): the suite is broken" >&2; \
 	exit $$status; }
 
-.PHONY: install run test test-postgres test-mariadb test-backends pytest lint typecheck clean api-fuzz \
-	translations bench bench-profile
+.PHONY: install install-demo run test test-postgres test-mariadb test-backends pytest lint typecheck clean api-fuzz \
+	translations bench bench-profile mutate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,20 +26,44 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 install: $(STAMP)
 
+# `make run` needs the demo's extras only, not the test toolchain (Playwright, mypy...).
+DEMO_STAMP := $(VENV)/.installed-demo
+
+$(DEMO_STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+install-demo: $(DEMO_STAMP)
+
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
 
-# Benchmarks (docs/performance.md): `make bench BENCH_ARGS="--quick"` for a short run.
+# Benchmarks (docs/performance.md), every scenario in one run: `make bench BENCH_ARGS="--quick"`
+# for a short run, BENCH_ARGS="--only delivery" for one scenario.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.harness $(BENCH_ARGS)
+
+MUTATE_STAMP := $(VENV)/.installed-mutate
+
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutate]'
+	touch $(MUTATE_STAMP)
+
+# Mutation testing (docs/testing.md), by hand, not in CI: about an hour on 2 cores. mutmut keeps
+# its results in mutants/ and, run again, tests only the mutants of functions that changed.
+# The lifecycle model explores less per test run here: it covers most flows, and a surviving
+# mutant runs every test that covers it.
+mutate: $(MUTATE_STAMP)
+	LIFECYCLE_MODEL_EXAMPLES=$${LIFECYCLE_MODEL_EXAMPLES-5} $(BIN)/mutmut run --max-children $${MUTATE_JOBS-2}
+	$(BIN)/python tests/mutation_score.py
 
 bench-profile: $(BENCH_STAMP)
 	$(BIN)/python -m bench.profile_requests $(BENCH_ARGS)
 
-run: install
+run: install-demo
 	FLASK_DEBUG=$${FLASK_DEBUG-1} $(BIN)/flask --app demo db upgrade
 	FLASK_DEBUG=$${FLASK_DEBUG-1} $(BIN)/flask --app demo run --port $${FLASK_RUN_PORT:-5000}
 
@@ -67,7 +91,7 @@ pytest: install
 test-backends: test-postgres test-mariadb
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache mutants
 
 # schemathesis against a running demo's OpenAPI document (CI runs it).
 api-fuzz: install
