@@ -137,30 +137,69 @@ def test_a_stale_report_is_refused_even_well_signed(app, client, age):
     assert suppressed(app) == []
 
 
+NOT_JSON = "The body is not JSON."
+NOT_AN_OBJECT = "The body must be a JSON object."
+NOT_AN_ADDRESS = "address must be one email address."
+NOT_A_REASON = "reason must be text (2000 at most)."
+NOT_A_BOOLEAN = "permanent must be true or false."
+NOT_A_CODE = "reply_code must be an SMTP code."
+
+
 @pytest.mark.parametrize(
-    ("body", "code"),
+    ("body", "code", "message"),
     [
-        (b"{not json", "invalid_json"),
-        (b"\xff\xfe", "invalid_json"),
-        (b'["a@example.com"]', "invalid_report"),
-        (b"{}", "invalid_address"),
-        (b'{"address": "no-at-sign"}', "invalid_address"),
-        (b'{"address": "a b@example.com"}', "invalid_address"),
-        (b'{"address": 5}', "invalid_address"),
-        (b'{"address": "a@example.com", "permanent": "yes"}', "invalid_report"),
-        (b'{"address": "a@example.com", "reason": 5}', "invalid_report"),
-        (b'{"address": "a@example.com", "reply_code": 99}', "invalid_report"),
-        (b'{"address": "a@example.com", "reply_code": true}', "invalid_report"),
-        (b'{"address": "a@example.com", "extra": 1}', "invalid_report"),
+        (b"{not json", "invalid_json", NOT_JSON),
+        (b"\xff\xfe", "invalid_json", NOT_JSON),
+        (b'["a@example.com"]', "invalid_report", NOT_AN_OBJECT),
+        (b"{}", "invalid_address", NOT_AN_ADDRESS),
+        (b'{"address": "no-at-sign"}', "invalid_address", NOT_AN_ADDRESS),
+        (b'{"address": "a b@example.com"}', "invalid_address", NOT_AN_ADDRESS),
+        (b'{"address": "a@\\u0007.example"}', "invalid_address", NOT_AN_ADDRESS),
+        (b'{"address": 5}', "invalid_address", NOT_AN_ADDRESS),
+        (b'{"address": "a@example.com", "permanent": "yes"}', "invalid_report", NOT_A_BOOLEAN),
+        (b'{"address": "a@example.com", "reason": 5}', "invalid_report", NOT_A_REASON),
+        (b'{"address": "a@example.com", "reply_code": 99}', "invalid_report", NOT_A_CODE),
+        (b'{"address": "a@example.com", "reply_code": 600}', "invalid_report", NOT_A_CODE),
+        (b'{"address": "a@example.com", "reply_code": "550"}', "invalid_report", NOT_A_CODE),
+        (b'{"address": "a@example.com", "reply_code": true}', "invalid_report", NOT_A_CODE),
+        (
+            b'{"address": "a@example.com", "extra": 1, "more": 2}',
+            "invalid_report",
+            "Unknown fields: ['extra', 'more'].",
+        ),
     ],
 )
-def test_a_malformed_report_gets_a_clear_400(app, client, body, code):
+def test_a_malformed_report_gets_a_clear_400(app, client, body, code, message):
     response = post(client, body)
 
     assert response.status_code == 400
     assert response.get_json()["code"] == code
-    assert response.get_json()["message"]
+    assert response.get_json()["message"] == message
     assert suppressed(app) == []
+
+
+@pytest.mark.parametrize(
+    ("address", "accepted"),
+    [
+        ("a@", False),  # 2 characters
+        ("a@b", True),  # the shortest an address can be written
+        ("a@" + "b" * 252, True),  # 254, the longest a forward path allows
+        ("a@" + "b" * 253, False),
+    ],
+)
+def test_the_reported_address_has_the_length_of_an_address(app, client, address, accepted):
+    response = post(client, {"address": address, "reason": "550 no such user"})
+
+    assert response.status_code == (200 if accepted else 400)
+    assert [row[0] for row in suppressed(app)] == ([address] if accepted else [])
+
+
+def test_a_reason_longer_than_2000_characters_is_refused(app, client):
+    assert post(client, {"address": "a@example.com", "reason": "x" * 2000}).status_code == 200
+    response = post(client, {"address": "b@example.com", "reason": "x" * 2001})
+
+    assert response.status_code == 400
+    assert response.get_json()["message"] == NOT_A_REASON
 
 
 def test_a_large_body_gets_413(app, client):

@@ -274,6 +274,23 @@ def test_the_cli_lists_and_clears_a_suppression(bounced, app, outbox):
     assert len(outbox()) == before + 1
 
 
+def test_the_cli_lists_the_newest_suppression_first(app, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    with app.app_context():
+        mark_undeliverable("older@example.com", "550 gone")
+        time_machine.move_to("2026-06-01 13:00:00", tick=False)
+        mark_undeliverable("same-time-first@example.com", "550 gone")
+        mark_undeliverable("same-time-second@example.com", "550 gone")
+
+    listed = app.test_cli_runner().invoke(args=["mailproof", "suppressed", "list"])
+
+    assert [line.split()[4].rstrip(":") for line in listed.output.splitlines()[1:-1]] == [
+        "same-time-second@example.com",
+        "same-time-first@example.com",
+        "older@example.com",
+    ]
+
+
 def test_the_signals_go_out_after_the_commit(smtp, app, client):
     smtp.refused[BAD] = NO_SUCH_USER
     register(client, BAD)

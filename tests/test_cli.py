@@ -8,6 +8,7 @@ import pytest
 
 from demo.models import db, models
 from flask_mailproof import unconfirmed_user_purged
+from flask_mailproof.flows.administration import purge_unconfirmed
 from flask_mailproof.flows.statistics import summarise
 from helpers import PASSWORD, register
 
@@ -46,6 +47,25 @@ def test_create_admin_creates_a_confirmed_administrator(cli, get_user, login, cl
     assert user.confirmed_at is not None
     login("root@example.com")
     assert client.get("/profile").status_code == 200
+
+
+def test_a_new_administrator_is_registered_and_confirmed_in_one_instant(cli, get_user):
+    cli("create-admin", "--email", "root@example.com", "--password", PASSWORD)
+
+    user = get_user("root@example.com")
+    assert user.registered_at == user.confirmed_at
+    assert len(user.session_stamp) == 32
+    assert (user.confirm_counter, user.reset_counter) == (0, 0)
+
+
+def test_create_admin_refuses_a_password_made_of_the_address(cli, get_user):
+    result = cli(
+        "create-admin", "--email", "root.admin@example.com", "--password", "RootAdmin@Example.com"
+    )
+
+    assert result.exit_code == 2
+    assert "Do not make your password out of your email address." in result.output
+    assert get_user("root.admin@example.com") is None
 
 
 def test_create_admin_promotes_an_existing_account(cli, make_user, get_user):
@@ -95,6 +115,29 @@ def test_users_lists_accounts_with_their_confirmation_state(cli, add_user):
     assert " - " in waiting
     assert "2026-01-05 10:00:00  2026-01-05 10:03:00" in done
     assert lines[-1] == "2 account(s)"
+
+
+def test_users_limit_lists_the_newest_only(cli, add_user):
+    for day in (5, 6, 7):
+        add_user(f"day{day}@example.com", dt.datetime(2026, 1, day))
+
+    result = cli("users", "--limit", "2")
+
+    assert [line.split()[-1] for line in result.output.splitlines()[1:-1]] == [
+        "day7@example.com",
+        "day6@example.com",
+    ]
+    assert result.output.splitlines()[-1] == "2 account(s)"
+
+
+def test_users_of_one_instant_list_the_later_sign_up_first(cli, add_user):
+    for name in ("first", "second", "third"):
+        add_user(f"{name}@example.com", dt.datetime(2026, 1, 5, 10))
+
+    result = cli("users", "--limit", "2")
+
+    emails = [line.split()[-1] for line in result.output.splitlines()[1:-1]]
+    assert emails == ["third@example.com", "second@example.com"]
 
 
 def test_summarise_gives_median_and_p90_time_to_confirm():
@@ -207,6 +250,27 @@ def test_purged_address_can_register_again(cli, stale, client, get_user, time_ma
     register(client, "old-waiting@example.com")
 
     assert get_user("old-waiting@example.com").id != old_id
+
+
+def test_purge_keeps_an_account_registered_exactly_at_the_cutoff(cli, add_user, time_machine):
+    time_machine.move_to(
+        "2026-02-20 12:00:00", tick=False
+    )  # "older than 7 days": before 02-13 12:00
+    add_user("at-cutoff@example.com", dt.datetime(2026, 2, 13, 12))
+    add_user("a-second-older@example.com", dt.datetime(2026, 2, 13, 11, 59, 59))
+
+    result = cli("purge-unconfirmed", "--older-than", "7", "--dry-run")
+
+    assert "a-second-older@example.com" in result.output
+    assert "at-cutoff@example.com" not in result.output
+
+
+def test_purge_refuses_a_negative_age_in_its_own_words(app):
+    with (
+        app.app_context(),
+        pytest.raises(ValueError, match=r"^older_than_days must not be negative$"),
+    ):
+        purge_unconfirmed(-1, dry_run=True)
 
 
 @pytest.mark.parametrize("args", [[], ["--older-than", "-1"], ["--older-than", "soon"]])

@@ -344,6 +344,21 @@ def test_purge_logins_deletes_expired_records_only(app, alice, device, make_user
 
 
 @pytest.mark.app_config(MAILPROOF_LOGIN_MAX_AGE=3600)
+def test_a_login_is_expired_from_the_instant_its_lifetime_ends(app, alice, device, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    device()
+    runner = app.test_cli_runner()
+
+    time_machine.move_to("2026-06-01 12:59:59", tick=False)
+    before = runner.invoke(args=["mailproof", "purge-logins", "--dry-run"])
+    time_machine.move_to("2026-06-01 13:00:00", tick=False)
+    at_the_end = runner.invoke(args=["mailproof", "purge-logins", "--dry-run"])
+
+    assert before.output == "0 expired login(s) would be deleted.\n"
+    assert at_the_end.output == "1 expired login(s) would be deleted.\n"
+
+
+@pytest.mark.app_config(MAILPROOF_LOGIN_MAX_AGE=3600)
 def test_logging_in_deletes_the_accounts_expired_records(app, alice, device, time_machine):
     time_machine.move_to("2026-06-01 12:00:00", tick=False)
     device(), device()

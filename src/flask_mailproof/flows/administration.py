@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..addresses import parse_address
 from ..clock import utcnow
-from ..models import UserMixin, new_stamp
+from ..models import UserMixin
 from ..signals import unconfirmed_user_purged
 from ..state import current_state
 from .accounts import find_user
@@ -29,13 +29,9 @@ def create_admin(email: str, password: str) -> UserMixin:
     user = find_user(address)
     now = utcnow()
     if user is None:
-        user = state.models.user(
-            email=address.email,
-            email_key=address.key,
-            registered_at=now,
-            session_stamp=new_stamp(),
-            confirm_counter=0,
-        )
+        # Registered and confirmed in one instant; the stamp and counters start as any
+        # account's do (the model's defaults).
+        user = state.models.user(email=address.email, email_key=address.key, registered_at=now)
         state.db.session.add(user)
     user.password_hash = state.passwords.hash(password)
     user.is_admin = True
@@ -45,8 +41,8 @@ def create_admin(email: str, password: str) -> UserMixin:
     return user
 
 
-def list_users(limit: int | None = None) -> list[UserMixin]:
-    """Return accounts, newest first."""
+def list_users(limit: int | None) -> list[UserMixin]:
+    """Return the newest ``limit`` accounts (all of them for None), newest first."""
     state = current_state()
     model = state.models.user
     query = select(model).order_by(model.registered_at.desc(), model.id.desc()).limit(limit)
@@ -60,7 +56,7 @@ class PurgedAccount:
     registered_at: dt.datetime
 
 
-def purge_unconfirmed(older_than_days: int, *, dry_run: bool = False) -> list[PurgedAccount]:
+def purge_unconfirmed(older_than_days: int, *, dry_run: bool) -> list[PurgedAccount]:
     """Delete accounts never confirmed and registered more than ``older_than_days`` ago.
 
     Their addresses become free to register again; ``unconfirmed_user_purged`` is sent for

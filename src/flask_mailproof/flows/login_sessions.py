@@ -125,7 +125,7 @@ def end_every_login_session(user: UserMixin) -> None:
     log.info("every login of user %s ended", user.id)
 
 
-def purge_expired_login_sessions(*, dry_run: bool = False) -> int:
+def purge_expired_login_sessions(*, dry_run: bool) -> int:
     """Delete the records of logins past their lifetime; return how many there were."""
     state = current_state()
     model = state.models.login_session
