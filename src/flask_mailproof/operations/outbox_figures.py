@@ -15,7 +15,6 @@ import typing as t
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..mail.delivery import due_condition
 from ..models import OutboxStatus
 
 if t.TYPE_CHECKING:
@@ -43,34 +42,33 @@ class OutboxFigures:
 
 def outbox_figures(session: Session, model: type[OutboxMixin], now: dt.datetime) -> OutboxFigures:
     """Return the outbox's figures at ``now`` (naive UTC), in one round trip."""
-    pending_since = (
-        select(func.min(model.next_attempt_at))
-        .where(model.status == OutboxStatus.PENDING, model.next_attempt_at <= now)
-        .scalar_subquery()
-    )
+    pending_due = (model.status == OutboxStatus.PENDING, model.next_attempt_at <= now)
     # Claims are few (what workers hold right now), so their range is short.
-    lapsed_since = (
-        select(func.min(model.claimed_until))
-        .where(model.status == OutboxStatus.CLAIMED, model.claimed_until < now)
-        .scalar_subquery()
-    )
-    due = select(func.count()).select_from(model).where(due_condition(model, now))
-    # A failed message's next_attempt_at is when it failed (see delivery's _record).
-    failed = (
-        select(func.count())
-        .select_from(model)
-        .where(
+    lapsed = (model.status == OutboxStatus.CLAIMED, model.claimed_until < now)
+    # due_condition's two halves, counted apart: the pending half is then read from the index
+    # alone (a backlog of 20,000 costs a third of the time counted as one OR).
+    figures = (
+        _count(model, *pending_due),
+        _count(model, *lapsed),
+        select(func.min(model.next_attempt_at)).where(*pending_due).scalar_subquery(),
+        select(func.min(model.claimed_until)).where(*lapsed).scalar_subquery(),
+        # A failed message's next_attempt_at is when it failed (see delivery's _record).
+        _count(
+            model,
             model.status == OutboxStatus.FAILED,
             model.next_attempt_at >= now - dt.timedelta(hours=1),
-        )
+        ),
     )
-    row = session.execute(
-        select(due.scalar_subquery(), pending_since, lapsed_since, failed.scalar_subquery())
-    ).one()
-    count, *since, failed_count = row
+    pending, claimed, *since, failed_count = session.execute(select(*figures)).one()
     oldest = min((_naive(s) for s in since if s is not None), default=None)
     waited = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
-    return OutboxFigures(due=count or 0, oldest_due_seconds=waited, failed_last_hour=failed_count)
+    return OutboxFigures(
+        due=pending + claimed, oldest_due_seconds=waited, failed_last_hour=failed_count
+    )
+
+
+def _count(model: type[OutboxMixin], *conditions: t.Any) -> t.Any:
+    return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
 
 def outbox_depth(session: Session, model: type[OutboxMixin]) -> dict[str, int]:
