@@ -9,6 +9,7 @@ import os
 import signal
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -149,8 +150,9 @@ def test_a_dead_workers_counts_stay_counted(smtp, config, app, tmp_path):
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(lambda n: sign_up(base, n), range(SIGN_UPS)))
         before = value(totals(base), "mailproof_signups_total")
+        # gunicorn starts another worker for each and calls child_exit.
         for pid in workers_that_answered(tmp_path, "POST", "/register"):
-            os.kill(int(pid.strip("<>")), signal.SIGKILL)  # gunicorn starts another and calls child_exit
+            os.kill(int(pid.strip("<>")), signal.SIGKILL)
         deadline = time.monotonic() + 30
         while get_or_none(base + "/_mailproof/health") != 200:
             assert time.monotonic() < deadline, server.output()
