@@ -128,8 +128,8 @@ class Mailproof:
                 RedisProbe(redis_url(app.config)),
                 max_outbox_age=settings.health_max_outbox_age,
             ),
+            metrics=_wire_metrics(app, settings, self.metrics_registry),
         )
-        app.extensions["mailproof"].metrics = _wire_metrics(app, settings, self.metrics_registry)
         # Before CSRF's own check, so a form posted without tables gets the 503 page too.
         app.before_request(_require_tables)
         init_translations(app, settings.locales)
