@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import typing as t
 
 #: Where to listen; behind a reverse proxy on the same machine, loopback is enough.
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000").split(",")
@@ -44,3 +45,28 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG", "-")
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+#: Prometheus metrics across workers (``MAILPROOF_METRICS_PATH``): with this set, every worker
+#: writes its counts to files in this directory and a scrape of any worker adds them all up
+#: (prometheus_client's multiprocess mode, docs/deploy.md "Watching it run").
+metrics_directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server: object) -> None:
+    """Give the metrics an empty directory: files of an earlier run would count again."""
+    if metrics_directory:
+        os.makedirs(metrics_directory, exist_ok=True)
+        for name in os.listdir(metrics_directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(metrics_directory, name))
+
+
+def child_exit(server: object, worker: t.Any) -> None:
+    """Tell prometheus_client a worker is gone, as its multiprocess mode asks.
+
+    Its counters stay counted (their files are kept); only its live gauges go.
+    """
+    if metrics_directory:
+        from prometheus_client import multiprocess  # the metrics extra; only when asked for
+
+        multiprocess.mark_process_dead(worker.pid)

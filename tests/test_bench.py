@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import health
 from bench.harness import SCENARIOS, parse_options
 
 
@@ -14,3 +15,15 @@ def test_bench_runs_every_scenario_by_default() -> None:
 def test_bench_only_adds_what_the_scenario_reads_in_run_order() -> None:
     _options, chosen, _output = parse_options(["--quick", "--only", "click"])
     assert chosen == ["baseline", "hash", "click"]
+
+
+def test_the_health_bench_prints_its_table(capsys, monkeypatch) -> None:
+    monkeypatch.delenv("BENCH_POSTGRES_URL", raising=False)
+    monkeypatch.delenv("BENCH_MARIADB_URL", raising=False)
+
+    health.main(["--rows", "21000", "--calls", "2"])
+
+    table = capsys.readouterr().out
+    assert "| SQLite " in table
+    assert "steady (100 due)" in table
+    assert "backlog (20,000 due)" in table

@@ -10,7 +10,9 @@ from flask_mailproof import (
     user_logged_in,
     user_registered,
 )
-from helpers import csrf_token, register, submit
+from flask_mailproof.mail.worker import drain
+from flask_mailproof.signals import delivery_attempted, mail_queued
+from helpers import csrf_token, queue_mails, register, submit
 
 
 @pytest.fixture
@@ -91,3 +93,34 @@ def test_failed_login_sends_nothing(client, make_user, received):
     submit(client, "/login", {"email": "alice@example.com", "password": "not it at all"})
 
     assert received == []
+
+
+def test_mail_queued_is_sent_after_the_commit_with_the_kind(app, client):
+    seen = []
+
+    def receive(sender, **kwargs):
+        seen.append((kwargs["kind"], kwargs["message_id"]))
+
+    with mail_queued.connected_to(receive, sender=app):
+        register(client)
+
+    [(kind, message_id)] = seen
+    assert kind == "confirm"
+    assert message_id.startswith("<")
+
+
+def test_delivery_attempted_tells_the_outcome_and_its_reason(smtp, app):
+    smtp.replies.append("451 4.3.0 busy")
+    queue_mails(app, 2)
+    seen = []
+
+    def receive(sender, **kwargs):
+        seen.append((kwargs["message"].kind, kwargs["outcome"], kwargs["reason"]))
+
+    with delivery_attempted.connected_to(receive, sender=app), app.app_context():
+        drain()
+
+    assert sorted(seen) == [
+        ("account_exists", "retry", "temporary"),
+        ("account_exists", "sent", None),
+    ]

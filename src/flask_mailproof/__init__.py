@@ -25,11 +25,14 @@ from .settings import Settings as Settings
 from .signals import address_suppressed as address_suppressed
 from .signals import confirmation_sent as confirmation_sent
 from .signals import contact_verified as contact_verified
+from .signals import delivery_attempted as delivery_attempted
 from .signals import delivery_failed as delivery_failed
 from .signals import email_changed as email_changed
 from .signals import email_confirmed as email_confirmed
+from .signals import mail_queued as mail_queued
 from .signals import password_changed as password_changed
 from .signals import password_reset as password_reset
+from .signals import rate_limited as rate_limited
 from .signals import reset_requested as reset_requested
 from .signals import unconfirmed_user_purged as unconfirmed_user_purged
 from .signals import user_logged_in as user_logged_in

@@ -14,11 +14,12 @@ from .cli import mailproof_group
 from .errors import ConfigurationError, HeaderInjection
 from .flows.login_sessions import find_logged_in_user
 from .i18n import gettext, init_translations, lazy_gettext
-from .limits import RateLimits
+from .limits import RateLimits, limiter_for
 from .links import development_server_root
 from .mail.outbox import Outbox
 from .mail.transports import transport_from_config
 from .mail.worker import DeliveryThread
+from .operations.health import HealthCheck, RedisProbe, redis_url
 from .passwords import Passwords
 from .schema import SchemaCheck
 from .settings import DeliveryMode, Settings, check_signing_keys
@@ -36,12 +37,15 @@ from .web import (
 from .web.blueprint import bp
 from .web.bounce_webhook import bounce_bp
 from .web.headers import add_security_headers
+from .web.operations_views import operations_blueprint
 
 if t.TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
+    from prometheus_client import CollectorRegistry
     from werkzeug.exceptions import RequestEntityTooLarge
 
     from .models import Models
+    from .operations.metrics import MailproofMetrics
 
 # The view modules register their routes on ``bp`` when imported.
 _VIEW_MODULES = (
@@ -60,6 +64,9 @@ class Mailproof:
     :param app: the application, or ``None`` to call :meth:`init_app` later.
     :param db: the application's Flask-SQLAlchemy instance.
     :param models: what :func:`~flask_mailproof.models.define_models` returned on ``db``.
+    :param metrics_registry: a ``prometheus_client`` registry to put the extension's metrics
+        on (the host's own, served by its exporter); with ``MAILPROOF_METRICS_PATH`` alone they
+        get a registry of their own.
     """
 
     def __init__(
@@ -68,9 +75,11 @@ class Mailproof:
         *,
         db: SQLAlchemy | None = None,
         models: Models | None = None,
+        metrics_registry: CollectorRegistry | None = None,
     ) -> None:
         self.db = db
         self.models = models
+        self.metrics_registry = metrics_registry
         if app is not None:
             self.init_app(app)
 
@@ -113,6 +122,13 @@ class Mailproof:
             delivery_thread=delivery_thread,
             limits=RateLimits.for_app(app, settings),
             schema=SchemaCheck(self.db, self.models),
+            health=HealthCheck(
+                self.db,
+                self.models.outbox,
+                RedisProbe(redis_url(app.config)),
+                max_outbox_age=settings.health_max_outbox_age,
+            ),
+            metrics=_wire_metrics(app, settings, self.metrics_registry),
         )
         # Before CSRF's own check, so a form posted without tables gets the 503 page too.
         app.before_request(_require_tables)
@@ -122,6 +138,9 @@ class Mailproof:
             CSRFProtect(app)
         app.register_blueprint(bp)
         app.register_blueprint(bounce_bp)
+        operations = operations_blueprint(settings)
+        app.register_blueprint(operations)
+        limiter_for(app).exempt(operations)
         # Signed by the mail provider with the shared secret, not by a browser's session.
         app.extensions["csrf"].exempt(bounce_bp)
         app.register_error_handler(CSRFError, _csrf_error)
@@ -151,6 +170,30 @@ def _wire_delivery(app: Flask, settings: Settings, outbox: Outbox) -> DeliveryTh
 
         outbox.on_commit(functools.partial(celery.enqueue, app))
     return None
+
+
+def _wire_metrics(
+    app: Flask, settings: Settings, registry: CollectorRegistry | None
+) -> MailproofMetrics | None:
+    """Start counting metrics if a path or a registry asks for them; return them.
+
+    :raises ConfigurationError: metrics asked for without ``prometheus-client`` installed.
+    """
+    if not settings.metrics_path and registry is None:
+        return None
+    try:
+        # prometheus-client is an optional dependency (the ``metrics`` extra): only
+        # applications that turn metrics on import it.
+        from .operations import metrics
+    except ImportError as exc:
+        if exc.name != "prometheus_client":
+            raise
+        raise ConfigurationError(
+            "Metrics (MAILPROOF_METRICS_PATH or metrics_registry) need prometheus-client: "
+            "pip install 'flask-mailproof[metrics]'."
+        ) from None
+    metrics.check_multiprocess_dir()
+    return metrics.MailproofMetrics(app, registry)
 
 
 def _init_login(app: Flask) -> None:

@@ -88,9 +88,9 @@ def counting_failures(email: str | None = None) -> t.Iterator[None]:
     try:
         yield
     except (InvalidCredentials, CodeInvalid):
-        limits.hit(FAILURES_PER_IP, ip)
+        limits.count_failure(FAILURES_PER_IP, ip)
         if key is not None:
-            limits.hit(FAILURES_PER_ADDRESS, key)
+            limits.count_failure(FAILURES_PER_ADDRESS, key)
         raise
 
 

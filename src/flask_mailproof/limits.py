@@ -13,12 +13,14 @@ import math
 import time
 import typing as t
 
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 
 from .addresses import address_key, parse_address
 from .errors import InvalidAddress
+from .signals import rate_limited
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -104,12 +106,36 @@ class RateLimits:
         return max(1, math.ceil(reset_at - time.time()))
 
     def test(self, name: str, key: str) -> int | None:
-        """Return the seconds to wait if rule ``name`` is used up for ``key``; count nothing."""
-        return self._check(name, key, count=False)
+        """Return the seconds to wait if rule ``name`` is used up for ``key``; count nothing.
+
+        A wait means the caller refuses the request: ``rate_limited`` is sent.
+        """
+        return self._reported(name, self._check(name, key, count=False))
 
     def hit(self, name: str, key: str) -> int | None:
-        """Count one event for ``key``; return the seconds to wait if that was one too many."""
-        return self._check(name, key, count=True)
+        """Count one event for ``key``; return the seconds to wait if that was one too many.
+
+        A wait means the caller refuses the request: ``rate_limited`` is sent.
+        """
+        return self._reported(name, self._check(name, key, count=True))
+
+    def count_failure(self, name: str, key: str) -> None:
+        """Count a failure (a wrong password) for ``key`` against rule ``name``.
+
+        The failed request was refused for its failure, not by the limit, so nothing is
+        reported here; the next request that the lock refuses is.
+        """
+        self._check(name, key, count=True)
+
+    def is_locked(self, name: str, key: str) -> bool:
+        """Tell whether rule ``name`` is used up for ``key``, without reporting a refusal."""
+        return self._check(name, key, count=False) is not None
+
+    def _reported(self, name: str, wait: int | None) -> int | None:
+        if wait is not None:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            rate_limited.send(app, limit=name, retry_after=wait)
+        return wait
 
     def _check(self, name: str, key: str, *, count: bool) -> int | None:
         items = self._items(name)

@@ -144,6 +144,15 @@ class Settings:
     #: Seconds a signed bounce report stays acceptable after its timestamp; older ones (a
     #: recorded call played again) are refused.
     bounce_webhook_max_age: int = 300
+    #: Path of the health check (``GET``, JSON: database, outbox, Redis) a load balancer or a
+    #: monitor calls; empty: not served. See "The operator's view" in ``docs/delivery.md``.
+    health_path: str = "/_mailproof/health"
+    #: Seconds the oldest due message may wait before the health check answers 503: mail that
+    #: should have gone by now and has not means delivery is stuck (no worker, a dead relay).
+    health_max_outbox_age: int = 300
+    #: Path of the Prometheus metrics (needs the ``metrics`` extra, ``prometheus-client``);
+    #: empty: not served. Behind a proxy, let only the monitoring network reach it.
+    metrics_path: str = ""
     #: Celery queue the delivery tasks go to (and the workers of :func:`make_celery` read).
     celery_queue: str = "mailproof"
     #: Mail a "you have no account here" notice when a reset is asked for an unknown address.
@@ -285,6 +294,7 @@ class Settings:
                 f"MAILPROOF_BOUNCE_WEBHOOK_SECRET must have at least {MIN_SECRET_KEY_LENGTH} "
                 "characters: whoever guesses it can stop mail to any address."
             )
+        self._check_operations_paths()
         if not self.locales or isinstance(self.locales, str):
             raise ConfigurationError('MAILPROOF_LOCALES must be a list of locales, e.g. ["en"].')
         for name, rule in self.rate_limits().items():
@@ -295,6 +305,19 @@ class Settings:
                 raise ConfigurationError(
                     f"MAILPROOF_LIMIT_{name.upper()} is not a rate limit: {rule!r}."
                 ) from None
+
+    def _check_operations_paths(self) -> None:
+        for name in ("health_path", "metrics_path"):
+            path = getattr(self, name)
+            if path and (not path.startswith("/") or any(c.isspace() for c in path)):
+                raise ConfigurationError(
+                    f"{PREFIX}{name.upper()} must be a path like /_mailproof/health, or empty "
+                    f"to turn it off, not {path!r}."
+                )
+        if self.health_path and self.health_path == self.metrics_path:
+            raise ConfigurationError(
+                "MAILPROOF_HEALTH_PATH and MAILPROOF_METRICS_PATH must differ."
+            )
 
     def rate_limits(self) -> dict[str, str]:
         """Return every ``limit_*`` setting by its name without the prefix."""
@@ -410,6 +433,7 @@ _POSITIVE = (
     "delivery_lease",
     "delivery_batch_size",
     "delivery_concurrency",
+    "health_max_outbox_age",
 )
 #: Settings where 0 means "none" (no wait, no grace).
 _NOT_NEGATIVE = ("resend_interval", "unconfirmed_grace")

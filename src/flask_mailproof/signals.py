@@ -53,3 +53,21 @@ delivery_failed = _signals.signal("delivery-failed")
 #: bounce or complaint): no more mail is written to it. ``address``, ``reason`` (the server's
 #: reply or the provider's reason, cut to 500 characters). Sent after the commit.
 address_suppressed = _signals.signal("address-suppressed")
+
+#: A mail was written to the outbox and committed. ``kind`` (its template: ``confirm``,
+#: ``reset``...), ``message_id`` (its ``Message-ID``). Not sent for mail to a suppressed address,
+#: which is never written. Sent after the commit.
+mail_queued = _signals.signal("mail-queued")
+
+#: An attempt to deliver an outbox message was recorded. ``message`` (the outbox row, detached,
+#: as it was claimed: ``kind``, ``created_at``...), ``outcome`` (``"sent"``, ``"retry"`` or
+#: ``"failed"``), ``reason`` (``None`` when sent, else the class of the failure: ``"connection"``,
+#: ``"temporary"`` (a 4xx), ``"recipient_refused"``, ``"refused"`` (another 5xx),
+#: ``"exhausted"`` (out of attempts) or ``"unexpected"``), ``recorded_at`` (naive UTC). Sent
+#: after the commit.
+delivery_attempted = _signals.signal("delivery-attempted")
+
+#: A rate limit refused a request (or, for limits whose answer must not change, silently skipped
+#: its mail). ``limit`` (the rule's name, e.g. ``"signup_per_ip"``), ``retry_after`` (seconds).
+#: The client's IP or address is not passed: it is personal data, and no metric needs it.
+rate_limited = _signals.signal("rate-limited")

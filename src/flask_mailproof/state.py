@@ -16,6 +16,8 @@ if t.TYPE_CHECKING:
     from .mail.transports import Transport
     from .mail.worker import DeliveryThread
     from .models import Models
+    from .operations.health import HealthCheck
+    from .operations.metrics import MailproofMetrics
     from .passwords import Passwords
     from .schema import SchemaCheck
     from .settings import Settings
@@ -41,6 +43,10 @@ class MailproofState:
     limits: RateLimits
     #: Whether the tables exist; the pages and the delivery thread wait for them.
     schema: SchemaCheck
+    #: What ``GET /_mailproof/health`` (``MAILPROOF_HEALTH_PATH``) reports.
+    health: HealthCheck
+    #: The Prometheus metrics, when ``MAILPROOF_METRICS_PATH`` or a registry turned them on.
+    metrics: MailproofMetrics | None = None
 
 
 def current_state() -> MailproofState:

@@ -41,8 +41,8 @@ def authenticate(email: str, password: str) -> UserMixin:
     password_hash = user.password_hash if user is not None else None
     if not state.passwords.verify(password_hash, password) or user is None:
         log.info("failed login for %s", who)
-        state.limits.hit(FAILURES_PER_ADDRESS, key)
-        if state.limits.test(FAILURES_PER_ADDRESS, key) is not None:
+        state.limits.count_failure(FAILURES_PER_ADDRESS, key)
+        if state.limits.is_locked(FAILURES_PER_ADDRESS, key):
             log.warning("login locked for %s after repeated failures", who)
         raise InvalidCredentials()
     if state.passwords.needs_rehash(password_hash or ""):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import typing as t
 
-from flask import current_app, has_app_context
-from sqlalchemy import delete, event, select
+from flask import has_app_context
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,14 +22,12 @@ from ..errors import PermanentDeliveryError
 from ..models import SUPPRESSION_REASON_MAX_LENGTH, SuppressionSource
 from ..signals import address_suppressed, delivery_failed
 from ..state import current_state
+from .commit_signals import send_after_commit
 
 if t.TYPE_CHECKING:
     from ..models import OutboxMixin, SuppressionMixin
 
 log = logging.getLogger("flask_mailproof.delivery")
-
-#: Key in ``Session.info`` of the signals to send once the session commits.
-_SIGNALS_KEY = "mailproof.signals_after_commit"
 
 
 def find_suppression(session: Session, model: type[SuppressionMixin], email: str) -> t.Any:
@@ -70,7 +68,7 @@ def record_suppression(
     }
     session.execute(_upsert(session, model, values))
     log.warning("address of a mail suppressed (%s): %s", source, values["reason"])
-    _after_commit(session, address_suppressed, address=email, reason=values["reason"])
+    send_after_commit(session, address_suppressed, address=email, reason=values["reason"])
 
 
 def _upsert(session: Session, model: type[SuppressionMixin], values: dict[str, t.Any]) -> t.Any:
@@ -118,7 +116,7 @@ def note_failed_delivery(session: Session, row: OutboxMixin, outcome: Exception)
             reply_code=outcome.reply_code,
             source=SuppressionSource.SMTP,
         )
-    _after_commit(session, delivery_failed, message=row, permanent=permanent)
+    send_after_commit(session, delivery_failed, message=row, permanent=permanent)
 
 
 def mark_undeliverable(address: str, reason: str, permanent: bool = True) -> bool:
@@ -156,19 +154,3 @@ def report_bounce(
     )
     session.commit()
     return True
-
-
-def _after_commit(session: Session, signal: t.Any, **kwargs: t.Any) -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    session.info.setdefault(_SIGNALS_KEY, []).append((signal, app, kwargs))
-
-
-@event.listens_for(Session, "after_commit")
-def _send_signals(session: Session) -> None:
-    for signal, app, kwargs in session.info.pop(_SIGNALS_KEY, ()):
-        signal.send(app, **kwargs)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_signals(session: Session) -> None:
-    session.info.pop(_SIGNALS_KEY, None)

@@ -17,12 +17,15 @@ import socket
 import typing as t
 import uuid
 
+from flask import has_app_context
 from sqlalchemy import and_, func, or_, select, update
 
 from ..clock import utcnow
 from ..errors import PermanentDeliveryError, TemporaryDeliveryError
 from ..models import OutboxStatus
+from ..signals import delivery_attempted
 from .bounces import note_failed_delivery
+from .commit_signals import send_after_commit
 from .leases import LeaseKeeper
 from .message import envelope_sender, is_smtputf8
 
@@ -63,7 +66,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _due(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
+def due_condition(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
+    """Return the condition of a message due at ``now``: every reader of "due" uses this one."""
     return or_(
         and_(
             model.status == OutboxStatus.PENDING,
@@ -82,13 +86,18 @@ def due_ids(
     :param grace: leave out pending messages due for less than this many seconds (their
         delivery may be under way already).
     """
-    query = select(model.id).where(_due(model, utcnow(), grace)).order_by(model.id).limit(limit)
+    query = (
+        select(model.id)
+        .where(due_condition(model, utcnow(), grace))
+        .order_by(model.id)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 
 def count_due(session: Session, model: type[OutboxMixin]) -> int:
     """Return how many messages are due now."""
-    return session.scalar(select(func.count()).where(_due(model, utcnow()))) or 0
+    return session.scalar(select(func.count()).where(due_condition(model, utcnow()))) or 0
 
 
 def claim_due(
@@ -129,7 +138,7 @@ def _claim_round(
     only: t.Collection[int] | None,
 ) -> tuple[int, list[int]]:
     now = utcnow()
-    candidates = select(model.id).where(_due(model, now)).order_by(model.id).limit(limit)
+    candidates = select(model.id).where(due_condition(model, now)).order_by(model.id).limit(limit)
     if only is not None:
         candidates = candidates.where(model.id.in_(list(only)))
     if session.get_bind().dialect.name in ("postgresql", "mysql", "mariadb"):
@@ -140,7 +149,7 @@ def _claim_round(
     for message_id in ids:
         result = session.execute(
             update(model)
-            .where(model.id == message_id, _due(model, now))
+            .where(model.id == message_id, due_condition(model, now))
             .values(status=OutboxStatus.CLAIMED, claimed_by=worker, claimed_until=until)
         )
         if result.rowcount == 1:  # type: ignore[attr-defined]
@@ -301,12 +310,13 @@ def _record(
     now = utcnow()
     attempts = row.attempts + 1
     values: dict[str, t.Any] = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
+    exhausted = _exhausted(row, attempts, settings)
     if outcome is None:
         values.update(status=OutboxStatus.SENT, sent_at=now, last_error=None)
         report.sent += 1
         report.last_outcome = "sent"
         log.info("mail %s (%s) sent after %d attempt(s)", row.id, row.kind, attempts)
-    elif isinstance(outcome, TemporaryDeliveryError) and not _exhausted(row, attempts, settings):
+    elif isinstance(outcome, TemporaryDeliveryError) and not exhausted:
         delay = retry_delay(
             attempts, base=settings.delivery_retry_base, cap=settings.delivery_retry_cap
         )
@@ -319,7 +329,9 @@ def _record(
         report.last_outcome = "retry"
         log.warning("mail %s (%s) will be retried in %.0fs: %s", row.id, row.kind, delay, outcome)
     else:
-        values.update(status="failed", last_error=str(outcome)[:2000])
+        # A failed message's next_attempt_at says when it failed: the health check counts
+        # recent failures on the outbox's (status, next_attempt_at) index.
+        values.update(status="failed", last_error=str(outcome)[:2000], next_attempt_at=now)
         report.failed += 1
         report.last_outcome = "failed"
         log.error("mail %s (%s) failed: %s", row.id, row.kind, outcome)
@@ -329,6 +341,36 @@ def _record(
     session.execute(
         update(model).where(model.id == row.id, model.claimed_by == worker).values(**values)
     )
+    if has_app_context():  # the signal's sender is the app (delivery always runs in its context)
+        send_after_commit(
+            session,
+            delivery_attempted,
+            message=row,
+            outcome=report.last_outcome,
+            reason=failure_reason(outcome, exhausted=exhausted),
+            recorded_at=now,
+        )
+
+
+def failure_reason(outcome: Exception | None, *, exhausted: bool) -> str | None:
+    """Return the class of a delivery failure, few enough to count by; ``None`` if it was sent.
+
+    ``connection`` (no session with the server), ``temporary`` (a 4xx), ``exhausted`` (a
+    temporary failure out of attempts), ``recipient_refused`` (a 5xx about the recipient),
+    ``refused`` (another 5xx), ``other`` (no SMTPUTF8, an error nobody foresaw).
+    """
+    if outcome is None:
+        return None
+    if isinstance(outcome, TemporaryDeliveryError):
+        if exhausted:
+            return "exhausted"
+        # Replies read "451 4.3.0 ..."; without a code, the session itself failed.
+        return "temporary" if str(outcome)[:3].isdigit() else "connection"
+    if isinstance(outcome, PermanentDeliveryError) and outcome.address_refused:
+        return "recipient_refused"
+    if isinstance(outcome, PermanentDeliveryError) and outcome.reply_code is not None:
+        return "refused"
+    return "other"
 
 
 def _exhausted(row: OutboxMixin, attempts: int, settings: Settings) -> bool:

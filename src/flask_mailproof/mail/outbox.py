@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from ..clock import utcnow
 from ..models import OutboxStatus
+from ..signals import mail_queued
 from .bounces import find_suppression
+from .commit_signals import send_after_commit
 from .message import OutgoingMail, build_mime, check_header_value, make_message_id
 from .render import render_mail
 
@@ -90,6 +92,7 @@ class Outbox:
             log.info("mail %s not written: its address is on the suppression list", template)
             return row
         session.info.setdefault(_QUEUED_KEY, []).append(row)
+        send_after_commit(session(), mail_queued, kind=row.kind, message_id=row.message_id)
         return row
 
     def _suppressed(self, recipient: str) -> bool:
