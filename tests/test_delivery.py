@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from demo.models import db, models
-from flask_mailproof.mail.delivery import claim_due, worker_name
+from flask_mailproof.mail.delivery import claim_due, due_ids, worker_name
 from flask_mailproof.mail.worker import drain
+from flask_mailproof.models import OutboxStatus
 from flask_mailproof.state import current_state
 from helpers import PASSWORD, queue_mails, submit
 
@@ -250,6 +251,33 @@ def test_two_workers_deliver_every_message_once(smtp, small_batches, app):
     assert set(counts.values()) == {1}
     assert {row.status for row in rows(app)} == {"sent"}
     assert len({a.worker for a in attempts(app)}) == 2
+
+
+def test_the_sweep_lists_mail_due_past_its_grace_and_claims_past_their_lease(app, time_machine):
+    # The Celery sweep's query, which the suite otherwise runs only in a worker process.
+    time_machine.move_to("2026-03-01 12:00:00", tick=False)
+    first, second, third, claimed = queue_mails(app, 4)
+
+    def due(**kwargs):
+        with app.app_context():
+            return due_ids(db.session(), models.outbox, **kwargs)
+
+    with app.app_context():
+        assert claim_due(
+            db.session(), models.outbox, worker="dead", limit=1, only=[claimed], lease=60
+        )
+        db.session.get(models.outbox, third).status = OutboxStatus.SENT
+        db.session.commit()
+
+    assert due() == [first, second]
+    assert due(limit=1) == [first]
+    assert due(grace=10) == []
+    time_machine.move_to("2026-03-01 12:00:10", tick=False)
+    assert due(grace=10) == [first, second]
+    time_machine.move_to("2026-03-01 12:01:00", tick=False)
+    assert claimed not in due(), "a claim is live up to the end of its lease"
+    time_machine.move_to("2026-03-01 12:01:00.001", tick=False)
+    assert due() == [first, second, claimed]
 
 
 def test_expired_claim_is_taken_over(smtp, app, time_machine):
