@@ -1,9 +1,9 @@
 """Delivery latency: how long sent mail waited between being written and being accepted.
 
-Percentiles of the last hour, computed by the database in one query: ``cume_dist()`` over the
-window's latencies (SQLite 3.25+, PostgreSQL, MariaDB 10.2+ alike), so only a handful of
-numbers leave it however much mail went out. Nearest rank: p90 is the smallest latency that at
-least 90% of the mails did not exceed.
+Percentiles of the last hour, computed by the database in one query, so only a handful of
+numbers leave it however much mail went out: ``percentile_disc`` on PostgreSQL, ``cume_dist()``
+over the hour's latencies elsewhere (SQLite 3.25+, MariaDB 10.2+). Both are nearest rank: p90
+is the smallest latency that at least 90% of the mails did not exceed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import dataclasses
 import datetime as dt
 import typing as t
 
-from sqlalchemy import ColumnElement, Float, case, cast, func, literal_column, select
+from sqlalchemy import ColumnElement, Executable, Float, case, cast, func, literal_column, select
+from sqlalchemy.dialects import postgresql
 
 from ..clock import utcnow
 from ..models import OutboxStatus
@@ -56,21 +57,34 @@ def delivery_latency(
     since = (now or utcnow()) - WINDOW
     dialect = session.get_bind().dialect.name
     latency = cast(_seconds_between(model.created_at, model.sent_at, dialect), Float)
-    ranked = (
-        select(
-            latency.label("latency"),
-            func.cume_dist().over(order_by=latency).label("rank"),
-        )
-        .where(model.status == OutboxStatus.SENT, model.sent_at >= since)
-        .subquery()
+    # ix_mailproof_outbox_sent (status, sent_at) keeps this to the hour's rows.
+    sent = select(latency.label("latency")).where(
+        model.status == OutboxStatus.SENT, model.sent_at >= since
     )
-    # Nearest rank: the smallest latency whose share of mails at or below it reaches p.
-    # The 1e-9 absorbs float rounding of k/n (9/10 must count as reaching 0.9).
-    # CASE, not FILTER: MariaDB has no aggregate FILTER clause.
-    columns = [
-        func.min(case((ranked.c.rank >= p / 100 - 1e-9, ranked.c.latency))) for p in PERCENTILES
-    ]
-    count, *values = session.execute(select(func.count(), *columns).select_from(ranked)).one()
+    if dialect == "postgresql":
+        count, values = session.execute(_ordered_set_query(sent.subquery())).one()
+    else:
+        count, *values = session.execute(_cume_dist_query(sent.subquery())).one()
     if not count:
         return Latency(0, {})
     return Latency(int(count), {p: float(v) for p, v in zip(PERCENTILES, values, strict=True)})
+
+
+def _cume_dist_query(sent: t.Any) -> Executable:
+    """Nearest rank over a window function: the smallest latency whose share of mails at or
+    below it reaches p. CASE, not FILTER: MariaDB has no aggregate FILTER clause."""
+    ranked = select(
+        sent.c.latency, func.cume_dist().over(order_by=sent.c.latency).label("rank")
+    ).subquery()
+    # The 1e-9 absorbs float rounding of k/n (9/10 must count as reaching 0.9).
+    columns = [
+        func.min(case((ranked.c.rank >= p / 100 - 1e-9, ranked.c.latency))) for p in PERCENTILES
+    ]
+    return select(func.count(), *columns).select_from(ranked)
+
+
+def _ordered_set_query(sent: t.Any) -> Executable:
+    """PostgreSQL's own nearest rank, ``percentile_disc``: one sort, half the window's time."""
+    fractions = postgresql.array([p / 100 for p in PERCENTILES])
+    percentiles = func.percentile_disc(fractions).within_group(sent.c.latency)
+    return select(func.count(), percentiles.label("values")).select_from(sent)
