@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bench.harness import SCENARIOS, parse_options
+from bench.outbox_latency import measure
 
 
 def test_bench_runs_every_scenario_by_default() -> None:
@@ -14,3 +15,10 @@ def test_bench_runs_every_scenario_by_default() -> None:
 def test_bench_only_adds_what_the_scenario_reads_in_run_order() -> None:
     _options, chosen, _output = parse_options(["--quick", "--only", "click"])
     assert chosen == ["baseline", "hash", "click"]
+
+
+def test_outbox_latency_bench_measures_a_small_outbox(tmp_path) -> None:
+    lines = measure(f"sqlite:///{tmp_path / 'outbox.sqlite3'}", rows=200, repeats=1)
+
+    assert [line.split(" | ")[2] for line in lines] == ["a day's mail", "all in the last hour"]
+    assert all(line.startswith("| sqlite | 200 |") for line in lines), lines
