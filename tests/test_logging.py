@@ -11,7 +11,7 @@ import pytest
 
 from demo.logs import logging_config
 from flask_mailproof import JSONFormatter, RequestContextFilter
-from helpers import PASSWORD, csrf_token, register, submit
+from helpers import PASSWORD, csrf_token, logged_text, register, secrets_in, submit
 
 
 @pytest.fixture
@@ -200,3 +200,12 @@ def test_demo_text_lines_name_account_and_client_or_a_dash():
 def test_demo_refuses_an_unknown_log_format():
     with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config("yaml")
+
+
+def test_the_log_guard_reads_fields_only_the_json_lines_carry():
+    token = "Abcdefghijklmnopqrstuv.XYZW.abcdefghijklmnopqrstuvwxyz012345"
+
+    text = logged_text([_record(account_id=token)])
+
+    assert "user 7 logged in" in text
+    assert token in secrets_in(text, {token})
