@@ -200,7 +200,7 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
                 )
                 for i in range(start, stop)
             ]
-            _insert_rows(engine, str(table.name), columns, rows)
+            insert_rows(engine, str(table.name), columns, rows)
         if engine.dialect.name == "postgresql":
             with engine.begin() as connection:
                 connection.execute(
@@ -212,16 +212,17 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
     return time.perf_counter() - started
 
 
-def settle_database(app: Flask) -> float:
+def settle_database(app: Flask, model: type[t.Any] | None = None) -> float:
     """Bring a freshly bulk-loaded database to the state of one that has lived a while.
 
     PostgreSQL gets ``VACUUM ANALYZE`` (statistics, hint bits, visibility map: otherwise the
     first requests to read each page pay for it), SQLite ``ANALYZE``; then the loaded pages are
-    flushed to disk so writeback does not run under the measurement. Returns the seconds taken.
+    flushed to disk so writeback does not run under the measurement. ``model``: the table
+    loaded (default: the users). Returns the seconds taken.
     """
     started = time.perf_counter()
     with app.app_context():
-        table = str(models.user.__table__.name)
+        table = str((model or models.user).__table__.name)
         engine: Engine = db.engine
         if engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -233,7 +234,7 @@ def settle_database(app: Flask) -> float:
     return time.perf_counter() - started
 
 
-def _insert_rows(
+def insert_rows(
     engine: Engine, table: str, columns: tuple[str, ...], rows: list[tuple[t.Any, ...]]
 ) -> None:
     raw = engine.raw_connection()

@@ -26,9 +26,9 @@ api = MailproofAPI()
 
 def create_app(config: t.Mapping[str, t.Any] | None = None) -> Flask:
     """Create the demo application; ``config`` overrides what the environment gives."""
-    configure_logging()
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, overrides=config)
+    configure_logging(app.config["LOG_FORMAT"])
     apply_proxy_fix(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/migrations"))

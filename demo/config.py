@@ -20,6 +20,7 @@ _NAMES = (
     "REDIS_URL",
     "TRUSTED_HOSTS",
     "SQLALCHEMY_ENGINE_OPTIONS",
+    "LOG_FORMAT",
 )
 #: Prefixes of names read from the environment.
 _PREFIXES = ("MAIL_", "MAILPROOF_", "RATELIMIT_", "SESSION_", "REMEMBER_COOKIE_", "PROXY_FIX_")
@@ -44,6 +45,8 @@ DEFAULTS: dict[str, t.Any] = {
     "MAILPROOF_SECURITY_HEADERS_APP_WIDE": True,
     # Test each pooled connection before use, so a restarted database costs no failed request.
     "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # How the log reads (demo/logs.py): "text", gunicorn's line shape, or "json" lines.
+    "LOG_FORMAT": "text",
 }
 
 

@@ -20,7 +20,7 @@ from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Tokens
-from helpers import PASSWORD, Mail, parse_mail, secrets_in, submit, test_config
+from helpers import PASSWORD, Mail, logged_text, parse_mail, secrets_in, submit, test_config
 from smtp import SMTPServer
 
 
@@ -191,7 +191,7 @@ def seen_secrets(
     caplog.set_level(logging.DEBUG, logger="flask_mailproof")
     yield seen
     records = [*caplog.get_records("setup"), *caplog.get_records("call")]
-    text = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.stack_info or ''}" for r in records)
+    text = logged_text(records)
     leaked = secrets_in(text, seen)
     assert not leaked, f"secrets reached the logs: {leaked}"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
+import logging
 import os
 import re
 import types
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from demo.models import db, models
+from flask_mailproof import JSONFormatter
 from flask_mailproof.addresses import address_key
 from flask_mailproof.flows.password_reset import reset_token
 from flask_mailproof.state import current_state
@@ -166,6 +168,19 @@ def queue_mails(app, count, start=0):
 #: What a signed token looks like (payload.timestamp.signature), and a mailed link with one.
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{16,}")
 _TOKEN_LINK = re.compile(r"https?://\S+/(?:confirm|reset|change-email|contact/verify)/\S+")
+
+
+def logged_text(records: t.Iterable[logging.LogRecord]) -> str:
+    """Return what ``records`` would put in a log: messages, tracebacks and the JSON lines.
+
+    The JSON lines (flask_mailproof.JSONFormatter) carry fields the message does not
+    (``account_id``...), so a token put there would show only in them.
+    """
+    json_lines = JSONFormatter()
+    return "\n".join(
+        f"{r.getMessage()} {r.exc_text or ''} {r.stack_info or ''} {json_lines.format(r)}"
+        for r in records
+    )
 
 
 def secrets_in(text: str, secrets: t.Iterable[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bench import health
 from bench.harness import SCENARIOS, parse_options
+from bench.outbox_latency import measure
 
 
 def test_bench_runs_every_scenario_by_default() -> None:
@@ -27,3 +28,10 @@ def test_the_health_bench_prints_its_table(capsys, monkeypatch) -> None:
     assert "| SQLite " in table
     assert "steady (100 due)" in table
     assert "backlog (20,000 due)" in table
+
+
+def test_outbox_latency_bench_measures_a_small_outbox(tmp_path) -> None:
+    lines = measure(f"sqlite:///{tmp_path / 'outbox.sqlite3'}", rows=200, repeats=1)
+
+    assert [line.split(" | ")[2] for line in lines] == ["a day's mail", "all in the last hour"]
+    assert all(line.startswith("| sqlite | 200 |") for line in lines), lines

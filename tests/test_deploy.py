@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import http.cookiejar
+import json
 import os
 import re
 import secrets
@@ -26,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 pytestmark = pytest.mark.slow
+
+#: What each JSON log line says (flask_mailproof.JSONFormatter).
+JSON_KEYS = {"time", "level", "logger", "message", "account_id", "client_ip", "process"}
 
 
 def free_port() -> int:
@@ -179,7 +183,39 @@ def test_gunicorn_logs_authentication_events_with_the_client_ip(tmp_path):
         "failed login for user 1 (client 127.0.0.1)",
         "user 1 logged in (client 127.0.0.1)",
     ):
-        assert re.search(rf"\[INFO\] flask_mailproof\.\w+: {re.escape(event)}$", log, re.M), log
+        context = r"\[account 1, client 127\.0\.0\.1\]"
+        line = rf"\[INFO\] flask_mailproof\.\w+: {re.escape(event)} {context}$"
+        assert re.search(line, log, re.M), log
+
+
+def test_gunicorn_logs_json_lines_of_authentication_and_delivery(tmp_path):
+    with serve(tmp_path, LOG_FORMAT="json") as (base, url):
+        browser = Browser(base)
+        browser.submit(
+            "/register",
+            {"email": "logged@example.com", "password": PASSWORD, "password_confirm": PASSWORD},
+        )
+        browser.submit("/login", {"email": "logged@example.com", "password": "wrong" * 4})
+        deadline = time.monotonic() + 20
+        while _outbox_status(url) != [("confirm", "sent")] and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    lines = (tmp_path / "gunicorn.log").read_text().splitlines()
+    # gunicorn's own lines stay text; every line of ours is one JSON object.
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    assert events, lines
+    assert all(set(event) >= JSON_KEYS for event in events), events
+    by_message = {event["message"]: event for event in events}
+    registered = by_message["user 1 registered (client 127.0.0.1)"]
+    assert registered["level"] == "INFO"
+    assert registered["logger"] == "flask_mailproof.registration"
+    assert (registered["account_id"], registered["client_ip"]) == (1, "127.0.0.1")
+    failed = by_message["failed login for user 1 (client 127.0.0.1)"]
+    assert (failed["account_id"], failed["client_ip"]) == (1, "127.0.0.1")
+    [sent] = [event for event in events if event["logger"] == "flask_mailproof.delivery"]
+    assert sent["message"] == "mail 1 (confirm) sent after 1 attempt(s)"
+    # Delivered by a worker's thread: no request, so no client, and no account on the row.
+    assert (sent["account_id"], sent["client_ip"]) == (None, None)
 
 
 def test_gunicorn_with_debug_on_warns_of_the_mailbox_and_keeps_it_local(tmp_path):

@@ -57,7 +57,8 @@ def test_flask_run_logs_authentication_events_with_the_client_ip(development_ser
 
     process.wait_for_output("registered")
     assert re.search(
-        r"\[INFO\] flask_mailproof\.registration: user 1 registered \(client 127\.0\.0\.1\)$",
+        r"\[INFO\] flask_mailproof\.registration: user 1 registered \(client 127\.0\.0\.1\) "
+        r"\[account 1, client 127\.0\.0\.1\]$",
         process.output(),
         re.MULTILINE,
     ), process.output()

@@ -13,6 +13,8 @@ from .errors import TokenInvalid as TokenInvalid
 from .errors import TokenSuperseded as TokenSuperseded
 from .errors import TokenUsed as TokenUsed
 from .extension import Mailproof as Mailproof
+from .logs import JSONFormatter as JSONFormatter
+from .logs import RequestContextFilter as RequestContextFilter
 from .mail.bounces import mark_undeliverable as mark_undeliverable
 from .models import ContactMessageMixin as ContactMessageMixin
 from .models import DeliveryAttemptMixin as DeliveryAttemptMixin

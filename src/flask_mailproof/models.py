@@ -124,7 +124,12 @@ class OutboxMixin:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple[t.Any, ...]:
-        return (Index("ix_mailproof_outbox_due", "status", "next_attempt_at"),)
+        return (
+            Index("ix_mailproof_outbox_due", "status", "next_attempt_at"),
+            # The last hour's sent mail, for the latency percentiles (mail/latency.py), is read
+            # without scanning every mail ever sent.
+            Index("ix_mailproof_outbox_sent", "status", "sent_at"),
+        )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     #: Assigned when written and re-sent unchanged by every retry, so duplicates are recognisable.

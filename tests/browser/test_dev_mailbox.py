@@ -10,6 +10,7 @@ from .site import Site
 from .steps import register
 
 PHONE = {"width": 375, "height": 740}
+LAPTOP = {"width": 1280, "height": 800}
 
 #: Every word of the table's cells, with the number of line boxes it is laid out on.
 _SPLIT_WORDS = """() => {
@@ -91,6 +92,24 @@ def test_mailbox_table_breaks_no_word_on_a_phone(site: Site) -> None:
     expect(status).to_have_text("shown here (not sent)")
     page_width = site.page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= PHONE["width"], f"the page is {page_width}px wide on a phone"
+
+
+def test_mailbox_table_fits_its_card_on_a_laptop(site: Site) -> None:
+    register(site, "a.rather.long.address@example.com")
+    site.page.set_viewport_size(LAPTOP)
+    site.goto("/_mail")
+
+    region = site.page.locator(".table-scroll")
+    scroll_width, client_width = region.evaluate("r => [r.scrollWidth, r.clientWidth]")
+    assert scroll_width <= client_width, f"the table needs {scroll_width}px, has {client_width}px"
+    assert site.page.evaluate(_SPLIT_WORDS) == []
+    # One line a row: nothing in a cell wraps when the screen has room.
+    heights = site.page.locator("table.mailbox tbody td").evaluate_all(
+        "cells => cells.map(c => c.getBoundingClientRect().height)"
+    )
+    header = site.page.locator("table.mailbox thead th").first.bounding_box()
+    assert header is not None
+    assert max(heights) < 2 * header["height"], heights
 
 
 def test_status_names_the_mail_server_outside_the_dev_mailbox(open_site) -> None:

@@ -37,7 +37,7 @@ def create_admin(email: str, password: str) -> UserMixin:
     user.is_admin = True
     user.confirmed_at = user.confirmed_at or now
     state.db.session.commit()
-    log.info("user %s is an administrator", user.id)
+    log.info("user %s is an administrator", user.id, extra={"account_id": user.id})
     return user
 
 
@@ -76,6 +76,8 @@ def purge_unconfirmed(older_than_days: int, *, dry_run: bool) -> list[PurgedAcco
         state.db.session.delete(user)
     state.db.session.commit()
     for account in purged:
-        log.info("purged never-confirmed user %s", account.user_id)
+        log.info(
+            "purged never-confirmed user %s", account.user_id, extra={"account_id": account.user_id}
+        )
         unconfirmed_user_purged.send(state.app, user_id=account.user_id, email=account.email)
     return purged

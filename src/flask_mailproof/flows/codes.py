@@ -83,11 +83,16 @@ def redeem_code(email: str, purpose: Purpose, code: str) -> UserMixin:
     if user is None or row is None:
         raise CodeInvalid()
     if row.attempts >= state.settings.code_max_attempts:
-        log.info("%s code for user %s tried after its last try", purpose.value, user.id)
+        log.info(
+            "%s code for user %s tried after its last try",
+            purpose.value,
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise CodeExhausted()
     if not hmac.compare_digest(row.code_hash, _code_hash(user.id, purpose, code)):
         _count_wrong_try(row)
-        log.info("wrong %s code for user %s", purpose.value, user.id)
+        log.info("wrong %s code for user %s", purpose.value, user.id, extra={"account_id": user.id})
         raise CodeInvalid()
     if row.expires_at <= utcnow():
         raise CodeExpired()

@@ -113,13 +113,25 @@ def check_confirmation(token: str) -> UserMixin:
     if user.is_confirmed:
         raise AlreadyConfirmed()
     if claim.counter != user.confirm_counter:
-        log.info("confirmation token refused: superseded, for user %s", user.id)
+        log.info(
+            "confirmation token refused: superseded, for user %s",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise TokenSuperseded()
     if not same(claim.stamp, digest(user.session_stamp)):
-        log.info("confirmation token refused: invalid, sessions of user %s reset", user.id)
+        log.info(
+            "confirmation token refused: invalid, sessions of user %s reset",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise TokenInvalid("sessions were reset since")
     if not same(claim.password, digest(user.password_hash)):
-        log.info("confirmation token refused: invalid, password of user %s changed", user.id)
+        log.info(
+            "confirmation token refused: invalid, password of user %s changed",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise TokenInvalid("the password changed since")
     return user
 
@@ -198,9 +210,13 @@ def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
     settle_proof(user, statement, Purpose.CONFIRM, AlreadyConfirmed())
     if not keep_password:
         queue_reset_mail(user)
-        log.info("contested sign-up of user %s confirmed; password removed, reset mailed", user.id)
+        log.info(
+            "contested sign-up of user %s confirmed; password removed, reset mailed",
+            user.id,
+            extra={"account_id": user.id},
+        )
     state.db.session.commit()
-    log.info("address confirmed for user %s", user.id)
+    log.info("address confirmed for user %s", user.id, extra={"account_id": user.id})
     email_confirmed.send(state.app, user=user)
     return user
 
@@ -262,7 +278,7 @@ def _resend(user: UserMixin, bounce: SuppressionMixin | None) -> None:
         raise RateLimited(seconds_until(next_resend_at(user)))
     queue_confirmation_mail(user)
     state.db.session.commit()
-    log.info("confirmation mail queued for user %s", user.id)
+    log.info("confirmation mail queued for user %s", user.id, extra={"account_id": user.id})
     confirmation_sent.send(state.app, user=user)
 
 

@@ -38,7 +38,11 @@ def _new_address(user: UserMixin, email: str, password: str) -> Address:
     state = current_state()
     address = parse_address(email, check_deliverability=state.settings.check_deliverability)
     if not state.passwords.verify(user.password_hash, password):
-        log.info("address change refused for user %s: wrong password", user.id)
+        log.info(
+            "address change refused for user %s: wrong password",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise InvalidCredentials()
     if address.email == user.email:
         raise InvalidAddress(gettext("This is your address already."))
@@ -94,7 +98,9 @@ def request_email_change(user: UserMixin, email: str, password: str) -> Address:
     if state.limits.allow_address("email_change", address.email):
         _queue_change_mail(user, address)
     state.db.session.commit()
-    log.info("address change to a new address asked for user %s", user.id)
+    log.info(
+        "address change to a new address asked for user %s", user.id, extra={"account_id": user.id}
+    )
     return address
 
 
@@ -128,7 +134,11 @@ def check_email_change(token: str) -> tuple[UserMixin, Address]:
     if claim.counter != user.email_change_counter:
         raise TokenSuperseded()
     if not same(claim.password, digest(user.password_hash)):
-        log.info("address change token refused: the password of user %s changed", user.id)
+        log.info(
+            "address change token refused: the password of user %s changed",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise TokenUsed()
     return user, Address(email=claim.new_email, key=address_key(claim.new_email))
 
@@ -190,7 +200,7 @@ def confirm_email_change(token: str) -> UserMixin:
     if old_address_proven:
         _queue_undo_mail(user, old_email)
     state.db.session.commit()
-    log.info("address changed for user %s", user.id)
+    log.info("address changed for user %s", user.id, extra={"account_id": user.id})
     email_changed.send(state.app, user=user, old_email=old_email, new_email=user.email)
     return user
 
@@ -243,6 +253,6 @@ def revert_email_change(token: str) -> UserMixin:
     )
     delete_login_sessions(user)
     state.db.session.commit()
-    log.info("address change undone for user %s", user.id)
+    log.info("address change undone for user %s", user.id, extra={"account_id": user.id})
     email_changed.send(state.app, user=user, old_email=replaced, new_email=user.email)
     return user

@@ -33,23 +33,26 @@ def authenticate(email: str, password: str) -> UserMixin:
     except InvalidAddress:
         user = None
     who = f"user {user.id}" if user is not None else "no account"
+    account = {"account_id": user.id} if user is not None else None
     key = attempt_key(email)
     wait = state.limits.test(FAILURES_PER_ADDRESS, key)
     if wait is not None:
-        log.warning("login refused for %s: locked for %ss after failed logins", who, wait)
+        log.warning(
+            "login refused for %s: locked for %ss after failed logins", who, wait, extra=account
+        )
         raise RateLimited(wait)
     password_hash = user.password_hash if user is not None else None
     if not state.passwords.verify(password_hash, password) or user is None:
-        log.info("failed login for %s", who)
+        log.info("failed login for %s", who, extra=account)
         state.limits.count_failure(FAILURES_PER_ADDRESS, key)
         if state.limits.is_locked(FAILURES_PER_ADDRESS, key):
-            log.warning("login locked for %s after repeated failures", who)
+            log.warning("login locked for %s after repeated failures", who, extra=account)
         raise InvalidCredentials()
     if state.passwords.needs_rehash(password_hash or ""):
         user.password_hash = state.passwords.hash(password)
     user.last_login_at = utcnow()
     state.db.session.commit()
-    log.info("user %s logged in", user.id)
+    log.info("user %s logged in", user.id, extra={"account_id": user.id})
     user_logged_in.send(state.app, user=user)
     return user
 
@@ -60,4 +63,4 @@ def unlock_login(user: UserMixin) -> None:
     Proving control of the mailbox is what the lock waits for, so a reset ends it early.
     """
     current_state().limits.clear(FAILURES_PER_ADDRESS, user.email_key)
-    log.info("login unlocked for user %s", user.id)
+    log.info("login unlocked for user %s", user.id, extra={"account_id": user.id})

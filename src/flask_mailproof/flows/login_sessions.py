@@ -122,7 +122,7 @@ def end_every_login_session(user: UserMixin) -> None:
     """Log ``user`` out on every device: rotate the stamp, delete every login record. Commits."""
     rotate_session_stamp(user)
     current_state().db.session.commit()
-    log.info("every login of user %s ended", user.id)
+    log.info("every login of user %s ended", user.id, extra={"account_id": user.id})
 
 
 def purge_expired_login_sessions(*, dry_run: bool) -> int:

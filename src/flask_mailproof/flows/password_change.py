@@ -25,12 +25,16 @@ def change_password(user: UserMixin, current_password: str, new_password: str) -
     """
     state = current_state()
     if not state.passwords.verify(user.password_hash, current_password):
-        log.info("password change refused for user %s: wrong current password", user.id)
+        log.info(
+            "password change refused for user %s: wrong current password",
+            user.id,
+            extra={"account_id": user.id},
+        )
         raise InvalidCredentials()
     state.passwords.check_policy(new_password, user_inputs=(user.email,))
     user.password_hash = state.passwords.hash(new_password)
     rotate_session_stamp(user)
     queue_password_changed_notice(user)
     state.db.session.commit()
-    log.info("password changed for user %s", user.id)
+    log.info("password changed for user %s", user.id, extra={"account_id": user.id})
     password_changed.send(state.app, user=user)

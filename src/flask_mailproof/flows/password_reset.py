@@ -62,7 +62,7 @@ def request_password_reset(email: str) -> None:
         return
     queue_reset_mail(user)
     state.db.session.commit()
-    log.info("reset mail queued for user %s", user.id)
+    log.info("reset mail queued for user %s", user.id, extra={"account_id": user.id})
     reset_requested.send(state.app, user=user, email=address.email)
 
 
@@ -199,7 +199,7 @@ def _set_new_password(user: UserMixin, reset_counter: object, password: str) -> 
     unlock_login(user)
     queue_password_changed_notice(user)
     state.db.session.commit()
-    log.info("password reset for user %s", user.id)
+    log.info("password reset for user %s", user.id, extra={"account_id": user.id})
     password_reset.send(state.app, user=user)
     if not was_confirmed:
         email_confirmed.send(state.app, user=user)

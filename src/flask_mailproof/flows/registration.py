@@ -69,7 +69,7 @@ def register_user(email: str, password: str) -> str:
         return receipt
     queue_confirmation_mail(user)
     state.db.session.commit()
-    log.info("user %s registered", user.id)
+    log.info("user %s registered", user.id, extra={"account_id": user.id})
     user_registered.send(state.app, user=user)
     confirmation_sent.send(state.app, user=user)
     return receipt
@@ -89,11 +89,15 @@ def _answer_existing_account(user: UserMixin, password_hash: str) -> None:
     if not claim_send_slot(user, "account_notice_sent_at", state.settings.resend_interval):
         # A notice went out moments ago: none now (no inbox flooding), in the time one takes.
         state.outbox.queue_decoy(user.email, "account_exists", context)
-        log.info("registration attempted for existing user %s; notice sent recently", user.id)
+        log.info(
+            "registration attempted for existing user %s; notice sent recently",
+            user.id,
+            extra={"account_id": user.id},
+        )
         return
     state.outbox.queue(user.email, "account_exists", context)
     state.db.session.commit()
-    log.info("registration attempted for existing user %s", user.id)
+    log.info("registration attempted for existing user %s", user.id, extra={"account_id": user.id})
 
 
 def _sign_up_again(user: UserMixin, password_hash: str) -> None:
@@ -125,13 +129,21 @@ def _sign_up_again(user: UserMixin, password_hash: str) -> None:
             .values(contested_at=now)
         )
         spend_like_a_confirmation_mail(user)
-        log.info("unconfirmed user %s signed up for again; a link was sent recently", user.id)
+        log.info(
+            "unconfirmed user %s signed up for again; a link was sent recently",
+            user.id,
+            extra={"account_id": user.id},
+        )
         return
     delete_login_sessions(user)
     state.db.session.refresh(user)
     queue_confirmation_mail(user)
     state.db.session.commit()
-    log.info("unconfirmed user %s signed up for again: new password, sessions ended", user.id)
+    log.info(
+        "unconfirmed user %s signed up for again: new password, sessions ended",
+        user.id,
+        extra={"account_id": user.id},
+    )
     confirmation_sent.send(state.app, user=user)
 
 

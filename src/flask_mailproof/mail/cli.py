@@ -9,9 +9,11 @@ import click
 from flask.cli import with_appcontext
 
 from ..cli_options import dry_run, older_than
+from ..clock import utcnow
 from ..models import OutboxStatus
 from ..state import current_state
 from .delivery import DeliveryReport, count_due, worker_name
+from .latency import Latency, delivery_latency
 from .maintenance import (
     STATUSES,
     OutboxFilter,
@@ -45,18 +47,53 @@ def _filter_options(function: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     show_default=True,
     help="How many of the latest failed messages to list.",
 )
+@click.option("--watch", is_flag=True, help="Show the outbox again and again until Ctrl+C.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between two views with --watch.",
+)
+@click.option(
+    "--refreshes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="With --watch, stop after this many views [default: until Ctrl+C].",
+)
 @click.pass_context
 @with_appcontext
-def outbox_cli(ctx: click.Context, failures: int) -> None:
-    """Count the outbox by status and list the latest failures."""
+def outbox_cli(
+    ctx: click.Context, failures: int, watch: bool, interval: float, refreshes: int | None
+) -> None:
+    """Count the outbox by status, show delivery latency, list the latest failures."""
     if ctx.invoked_subcommand is not None:
         return
+    if not watch:
+        _echo_outbox(failures)
+        return
+    shown = 0
+    try:
+        while True:
+            click.clear()
+            click.echo(f"outbox at {utcnow():%Y-%m-%d %H:%M:%S} UTC, every {interval:g}s")
+            _echo_outbox(failures)
+            shown += 1
+            if refreshes is not None and shown >= refreshes:
+                return
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        click.echo("stopped")
+
+
+def _echo_outbox(failures: int) -> None:
+    session = current_state().db.session()
+    model = current_state().models.outbox
     counts = outbox_counts()
     for status in STATUSES:
         click.echo(f"{status:8} {counts[status]:>8}")
-    click.echo(
-        f"{'due now':8} {count_due(current_state().db.session(), current_state().models.outbox):>8}"
-    )
+    click.echo(f"{'due now':8} {count_due(session, model):>8}")
+    _echo_latency(delivery_latency(session, model))
     rows = latest_failures(failures)
     if rows:
         click.echo("\nlatest failures:")
@@ -66,6 +103,18 @@ def outbox_cli(ctx: click.Context, failures: int) -> None:
             f"{row.id:>8}  {row.created_at:%Y-%m-%d %H:%M:%S}  {row.attempts:>5}  "
             f"{row.kind:12}  {row.recipient}: {(row.last_error or '').strip()[:200]}"
         )
+    # End the read's transaction: a watcher's next view must see what was sent since (on
+    # MariaDB's repeatable read, an open transaction would show this view again).
+    session.rollback()
+
+
+def _echo_latency(latency: Latency) -> None:
+    if not latency.count:
+        click.echo("\nno mail sent in the last hour")
+        return
+    figures = "  ".join(f"p{p} {seconds:.1f}s" for p, seconds in latency.percentiles.items())
+    click.echo(f"\nlatency, written to sent, of {latency.count} mail(s) in the last hour:")
+    click.echo(f"  {figures}")
 
 
 @outbox_cli.command("retry")
