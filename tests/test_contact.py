@@ -591,6 +591,62 @@ def test_list_counts_by_status_and_shows_latest(app, client, outbox):
     assert "Pending one" in lines[3]
 
 
+def test_list_counts_nothing_as_zero(app):
+    output = _contact_cli(app, "list")
+
+    assert (
+        output.splitlines()[0] == "pending: 0 (0 with an expired link)  verified: 0  delivered: 0"
+    )
+
+
+def test_list_counts_each_status_apart(app):
+    with app.app_context():
+        for status, count in (("pending", 1), ("verified", 2), ("delivered", 3)):
+            for n in range(count):
+                email = f"{status}{n}@example.com"
+                db.session.add(
+                    models.contact_message(
+                        name="A", email=email, email_key=email, message="Hi", status=status
+                    )
+                )
+        db.session.commit()
+
+    output = _contact_cli(app, "list", "--limit", "0")
+
+    assert output == "pending: 1 (0 with an expired link)  verified: 2  delivered: 3\n"
+
+
+def test_a_link_counts_as_expired_only_once_it_no_longer_works(app, client, outbox):
+    with time_machine.travel(START, tick=False) as traveller:
+        send(client, email="released@example.com")
+        submit(client, verify_link(outbox, "released@example.com"))
+        send(client)
+        traveller.shift(900)  # the link's lifetime, to the second
+        at_the_limit = _contact_cli(app, "list", "--limit", "0")
+        still_works = client.get(verify_link(outbox))
+        traveller.shift(1)
+        past_it = _contact_cli(app, "list", "--limit", "0")
+        expired = client.get(verify_link(outbox))
+
+    assert at_the_limit.startswith("pending: 1 (0 with an expired link)  verified: 0  delivered: 1")
+    assert still_works.status_code == 200
+    assert past_it.startswith("pending: 1 (1 with an expired link)  verified: 0  delivered: 1")
+    assert expired.status_code == 410
+
+
+def test_list_shows_the_newest_of_the_status_asked_for(app, client, outbox):
+    with time_machine.travel(START, tick=False):
+        for n in range(3):
+            send(client, email=f"sender{n}@example.com", message=f"Message {n}")
+        submit(client, verify_link(outbox, "sender2@example.com"))
+
+        pending = _contact_cli(app, "list", "--status", "pending", "--limit", "1")
+        delivered = _contact_cli(app, "list", "--status", "delivered")
+
+    assert [line.split()[-1] for line in pending.splitlines()[2:]] == ["1"], "sender1, not sender2"
+    assert [line.split()[-1] for line in delivered.splitlines()[2:]] == ["2"]
+
+
 def test_list_keeps_escape_sequences_out_of_the_terminal(app):
     with app.app_context():
         db.session.add(

@@ -27,7 +27,8 @@ def _printable(text: str, width: int) -> str:
 
 @contact_cli.command("list")
 @click.option("--limit", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--status", type=click.Choice(list(ContactStatus)), default=None)
+# The values as stored and printed (click would offer an enum's member names instead).
+@click.option("--status", type=click.Choice([s.value for s in ContactStatus]), default=None)
 @with_appcontext
 def list_command(limit: int, status: str | None) -> None:
     """Count messages by status and show the latest ones."""

@@ -34,9 +34,10 @@ def count_contact_messages() -> ContactCounts:
     counted = select(model.status, func.count()).group_by(model.status)
     by_status: dict[str, int] = dict(state.db.session.execute(counted).all())
     live_since = utcnow() - dt.timedelta(seconds=state.tokens.max_age(Purpose.CONTACT))
+    # A link works up to its max_age and dies after it (itsdangerous: age > max_age).
     expired = state.db.session.scalar(
         select(func.count()).where(
-            model.status == ContactStatus.PENDING, model.created_at <= live_since
+            model.status == ContactStatus.PENDING, model.created_at < live_since
         )
     )
     return ContactCounts(
@@ -47,10 +48,8 @@ def count_contact_messages() -> ContactCounts:
     )
 
 
-def list_contact_messages(
-    limit: int | None = None, status: str | None = None
-) -> list[ContactMessageMixin]:
-    """Return contact messages, newest first, optionally of one ``status``."""
+def list_contact_messages(limit: int, status: str | None) -> list[ContactMessageMixin]:
+    """Return the newest ``limit`` contact messages, of one ``status`` unless it is None."""
     state = current_state()
     model = state.models.contact_message
     query = select(model).order_by(model.created_at.desc(), model.id.desc()).limit(limit)
