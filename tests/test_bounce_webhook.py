@@ -137,6 +137,66 @@ def test_a_stale_report_is_refused_even_well_signed(app, client, age):
     assert suppressed(app) == []
 
 
+SIGNATURE_HELP = (
+    "Sign the body: X-Mailproof-Timestamp (Unix seconds) and X-Mailproof-Signature "
+    "(sha256=HMAC-SHA256 of '<timestamp>.<body>' under the shared secret, in hex)."
+)
+
+
+def test_a_wrong_signature_is_answered_with_how_to_sign(app, client):
+    response = post(client, {"address": "a@example.com"}, secret="another-secret-" + "x" * 32)
+
+    assert response.get_json()["message"] == SIGNATURE_HELP
+
+
+@pytest.mark.parametrize(
+    ("digits", "code"), [(12, "timestamp_stale"), (13, "signature_missing")], ids=["12", "13"]
+)
+def test_a_timestamp_has_at_most_twelve_digits(app, client, digits, code):
+    body = b'{"address": "a@example.com"}'
+    timestamp = "9" * digits
+
+    response = client.post(
+        URL,
+        data=body,
+        headers={
+            "X-Mailproof-Timestamp": timestamp,
+            "X-Mailproof-Signature": signature(SECRET, timestamp, body),
+        },
+    )
+
+    assert (response.status_code, response.get_json()["code"]) == (401, code)
+
+
+def test_a_report_is_fresh_up_to_its_max_age_to_the_second(app, client, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    now = time.time()
+
+    at_the_limit = post(client, {"address": "a@example.com"}, at=now - 300)
+    past_it = post(client, {"address": "b@example.com"}, at=now - 301)
+
+    assert at_the_limit.status_code == 200
+    assert past_it.get_json() == {
+        "code": "timestamp_stale",
+        "message": "The timestamp is too old (or in the future): sign anew.",
+    }
+
+
+def test_a_report_of_an_address_alone_is_a_permanent_bounce(app, client):
+    response = post(client, {"address": "a@example.com"})
+
+    assert response.get_json() == {"suppressed": True}
+    assert suppressed(app) == [("a@example.com", None, "bounced", "webhook")]
+
+
+@pytest.mark.parametrize("reply_code", [200, 599])
+def test_every_smtp_code_is_accepted(app, client, reply_code):
+    response = post(client, {"address": "a@example.com", "reply_code": reply_code})
+
+    assert response.status_code == 200
+    assert suppressed(app)[0][1] == reply_code
+
+
 NOT_JSON = "The body is not JSON."
 NOT_AN_OBJECT = "The body must be a JSON object."
 NOT_AN_ADDRESS = "address must be one email address."

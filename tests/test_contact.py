@@ -13,6 +13,7 @@ from sqlalchemy import select
 from demo.models import db, models
 from flask_mailproof import ConfigurationError, Settings, contact_verified
 from flask_mailproof.flows import contact as contact_flow
+from flask_mailproof.flows.contact_admin import purge_contact_messages
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose
 from helpers import BASE_URL, csrf_token, parse_mail, submit
@@ -572,6 +573,25 @@ def test_purge_honours_older_than_and_dry_run(app, client, stored):
     assert "0 never-verified contact message(s) deleted." in kept
     assert "1 never-verified contact message(s) deleted." in done
     assert stored() == []
+
+
+def test_purge_older_than_zero_days_takes_every_unverified_message(app, client, stored):
+    with time_machine.travel(START, tick=False) as traveller:
+        send(client)
+        traveller.shift(1)
+
+        output = _contact_cli(app, "purge", "--older-than", "0")
+
+    assert "1 never-verified contact message(s) deleted." in output
+    assert stored() == []
+
+
+def test_purge_refuses_a_negative_age_in_its_own_words(app):
+    with (
+        app.app_context(),
+        pytest.raises(ValueError, match=r"^older_than_days must not be negative$"),
+    ):
+        purge_contact_messages(-1, dry_run=True)
 
 
 def test_list_counts_by_status_and_shows_latest(app, client, outbox):

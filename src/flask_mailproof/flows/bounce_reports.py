@@ -93,10 +93,10 @@ def parse_report(body: bytes) -> BounceReport:
         isinstance(reply_code, int) and not isinstance(reply_code, bool) and 200 <= reply_code < 600
     ):
         raise InvalidBounceReport(400, "invalid_report", "reply_code must be an SMTP code.")
-    return BounceReport(t.cast("str", address), reason or "bounced", permanent, reply_code)
+    return BounceReport(address, reason or "bounced", permanent, reply_code)
 
 
-def _plausible_address(value: t.Any) -> bool:
+def _plausible_address(value: object) -> t.TypeGuard[str]:
     # Not parse_address: mail we sent went to what we stored, and that is what is reported.
     return (
         isinstance(value, str)

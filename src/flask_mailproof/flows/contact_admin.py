@@ -66,7 +66,7 @@ class PurgedContactMessage:
 
 
 def purge_contact_messages(
-    older_than_days: int | None = None, *, dry_run: bool = False
+    older_than_days: int | None, *, dry_run: bool
 ) -> list[PurgedContactMessage]:
     """Delete messages never verified and written more than ``older_than_days`` ago.
 
