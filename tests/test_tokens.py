@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import itertools
 
 import pytest
@@ -389,3 +390,9 @@ def test_every_purpose_has_a_lifetime_and_a_mailed_page(app):
     assert set(lifetimes) == set(Purpose)
     assert set(MAILED_LINKS) == set(Purpose)
     assert all(endpoint in app.view_functions for endpoint, _ in MAILED_LINKS.values())
+
+
+def test_stored_secrets_are_keyed_with_the_current_key_not_a_fallback():
+    tokens = Tokens("the current key", ["an older key"])
+
+    assert tokens.mac(b"message") == hmac.new(b"the current key", b"message", "sha256").hexdigest()

@@ -10,6 +10,9 @@ import time_machine
 from sqlalchemy import select
 
 from demo.models import db, models
+from flask_mailproof.errors import CodeError
+from flask_mailproof.flows.codes import issue_code, redeem_code
+from flask_mailproof.tokens import Purpose
 from helpers import PASSWORD
 
 
@@ -161,3 +164,80 @@ def test_only_mode_mails_no_link(api, outbox):
 
     assert mail.links == []
     assert mailed_code(mail)
+
+
+# The flow itself, below the API: what the answers above cannot tell apart.
+
+
+def issued(app, email, purpose=Purpose.CONFIRM):
+    with app.app_context():
+        user = db.session.scalars(select(models.user).filter_by(email=email)).one()
+        code = issue_code(user, purpose)
+        db.session.commit()
+        return code
+
+
+def redeemed(app, email, code, purpose=Purpose.CONFIRM):
+    """Return the account's address, or the name of the refusal."""
+    with app.app_context():
+        try:
+            return redeem_code(email, purpose, code).email
+        except CodeError as refusal:
+            return type(refusal).__name__
+
+
+def wrong(code):
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+def test_codes_are_drawn_from_all_six_digits(app, make_user):
+    make_user("code@example.com")
+
+    codes = [issued(app, "code@example.com") for _ in range(40)]
+
+    assert max(int(code) for code in codes) >= 100_000  # all below: p = 10**-40
+    assert len(set(codes)) >= 38
+
+
+def test_each_account_and_purpose_keeps_its_own_code(app, make_user):
+    make_user("one@example.com"), make_user("two@example.com")
+    one = issued(app, "one@example.com")
+    two = issued(app, "two@example.com")
+    one_reset = issued(app, "one@example.com", Purpose.RESET)
+
+    assert redeemed(app, "two@example.com", two) == "two@example.com"
+    assert redeemed(app, "one@example.com", one_reset, Purpose.RESET) == "one@example.com"
+    assert redeemed(app, "one@example.com", one) == "one@example.com"
+
+
+def test_the_right_code_still_works_after_four_wrong_tries(app, make_user):
+    make_user("code@example.com")
+    code = issued(app, "code@example.com")
+
+    tries = [redeemed(app, "code@example.com", wrong(code)) for _ in range(4)]
+
+    assert tries == ["CodeInvalid"] * 4
+    assert redeemed(app, "code@example.com", code) == "code@example.com"
+
+
+def test_the_fifth_wrong_try_is_the_last(app, make_user):
+    make_user("code@example.com")
+    code = issued(app, "code@example.com")
+
+    tries = [redeemed(app, "code@example.com", wrong(code)) for _ in range(5)]
+
+    assert tries == ["CodeInvalid"] * 5
+    assert redeemed(app, "code@example.com", code) == "CodeExhausted"
+
+
+def test_a_code_works_to_the_end_of_its_links_lifetime(app, make_user, time_machine):
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    make_user("one@example.com"), make_user("two@example.com")
+    one, two = issued(app, "one@example.com"), issued(app, "two@example.com")
+
+    time_machine.move_to("2026-06-02 12:00:00", tick=False)  # MAILPROOF_CONFIRM_MAX_AGE: a day
+    at_the_end = redeemed(app, "one@example.com", one)
+    time_machine.move_to("2026-06-02 12:00:01", tick=False)
+    past_it = redeemed(app, "two@example.com", two)
+
+    assert (at_the_end, past_it) == ("one@example.com", "CodeExpired")

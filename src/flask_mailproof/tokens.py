@@ -39,6 +39,14 @@ class Tokens:
         """Return how many seconds tokens of ``purpose`` live."""
         return self._lifetimes[purpose]
 
+    def mac(self, message: bytes) -> str:
+        """Return the hex HMAC-SHA256 of ``message`` under the current key.
+
+        For secrets the database stores in place of what was mailed (verification codes):
+        a copy of the table alone cannot test guesses against them.
+        """
+        return hmac.new(self._keys[-1], message, hashlib.sha256).hexdigest()
+
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self._keys, salt=f"flask-mailproof.{purpose.value}")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 import typing as t
@@ -25,10 +24,8 @@ CODE_DIGITS = 6
 
 
 def _code_hash(user_id: int, purpose: Purpose, code: str) -> str:
-    key = current_state().app.secret_key
-    key_bytes = key.encode("utf-8") if isinstance(key, str) else bytes(key or b"")
     message = f"flask-mailproof.code\x1f{user_id}\x1f{purpose.value}\x1f{code}".encode()
-    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
+    return current_state().tokens.mac(message)
 
 
 def issue_code(user: UserMixin, purpose: Purpose) -> str:
@@ -49,7 +46,6 @@ def issue_code(user: UserMixin, purpose: Purpose) -> str:
             purpose=purpose.value,
             code_hash=_code_hash(user.id, purpose, code),
             expires_at=utcnow() + dt.timedelta(seconds=max_age),
-            attempts=0,
         )
     )
     return code
@@ -94,7 +90,8 @@ def redeem_code(email: str, purpose: Purpose, code: str) -> UserMixin:
         _count_wrong_try(row)
         log.info("wrong %s code for user %s", purpose.value, user.id, extra={"account_id": user.id})
         raise CodeInvalid()
-    if row.expires_at <= utcnow():
+    # Alive to the end of its lifetime, as the link mailed with it (itsdangerous: age > max_age).
+    if row.expires_at < utcnow():
         raise CodeExpired()
     model = state.models.verification_code
     used = state.db.session.execute(delete(model).where(model.id == row.id))
