@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import threading
 import time
 import types
@@ -11,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from demo.models import db, models
-from flask_mailproof.mail.delivery import claim_due, due_ids, worker_name
+from flask_mailproof.mail import delivery
+from flask_mailproof.mail.delivery import claim_due, due_ids, release_claims, worker_name
 from flask_mailproof.mail.worker import drain
 from flask_mailproof.models import OutboxStatus
 from flask_mailproof.state import current_state
@@ -278,6 +280,53 @@ def test_the_sweep_lists_mail_due_past_its_grace_and_claims_past_their_lease(app
     assert claimed not in due(), "a claim is live up to the end of its lease"
     time_machine.move_to("2026-03-01 12:01:00.001", tick=False)
     assert due() == [first, second, claimed]
+
+
+@pytest.mark.parametrize(
+    ("attempts", "ceiling"), [(0, 30), (1, 30), (2, 60), (3, 120), (5, 480), (6, 600), (20, 600)]
+)
+def test_retries_wait_between_half_and_all_of_a_doubling_capped_delay(
+    monkeypatch, attempts, ceiling
+):
+    monkeypatch.setattr(delivery.random, "uniform", lambda low, high: (low, high))
+
+    assert delivery.retry_delay(attempts, base=30, cap=600) == (ceiling / 2, ceiling)
+
+
+@pytest.mark.parametrize(
+    ("attempts", "age", "exhausted"),
+    [(7, 0, False), (8, 0, True), (1, 172_799, False), (1, 172_800, True)],
+    ids=["attempts left", "last attempt", "young enough", "two days old"],
+)
+def test_a_message_is_given_up_after_its_last_attempt_or_at_its_maximum_age(
+    app, time_machine, attempts, age, exhausted
+):
+    # The defaults: MAILPROOF_DELIVERY_MAX_ATTEMPTS 8, MAILPROOF_DELIVERY_MAX_AGE two days.
+    time_machine.move_to("2026-03-01 12:00:00", tick=False)
+    row = types.SimpleNamespace(created_at=delivery.utcnow() - dt.timedelta(seconds=age))
+    settings = app.extensions["mailproof"].settings
+
+    assert delivery._exhausted(row, attempts, settings) is exhausted
+
+
+def test_released_claims_go_back_in_line_as_if_never_claimed(app):
+    ids = queue_mails(app, 4)
+    with app.app_context():
+        session = db.session()
+        mine = claim_due(session, models.outbox, worker="w1", limit=3, lease=60)
+        theirs = claim_due(session, models.outbox, worker="w2", limit=1, lease=60)
+        sent = session.get(models.outbox, mine[2])
+        sent.status, sent.claimed_by = OutboxStatus.SENT, "w1"
+        session.commit()
+
+        release_claims(session, models.outbox, [mine[0], *theirs, mine[2]], worker="w1")
+
+    by_id = {row.id: (row.status, row.claimed_by, row.claimed_until) for row in rows(app)}
+    assert by_id[mine[0]] == (OutboxStatus.PENDING, None, None)
+    assert by_id[mine[1]][:2] == (OutboxStatus.CLAIMED, "w1"), "not asked to release it"
+    assert by_id[theirs[0]][:2] == (OutboxStatus.CLAIMED, "w2"), "another worker's claim"
+    assert by_id[mine[2]][:2] == (OutboxStatus.SENT, "w1"), "only claimed messages go back"
+    assert sorted(by_id) == sorted(ids)
 
 
 def test_expired_claim_is_taken_over(smtp, app, time_machine):

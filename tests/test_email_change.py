@@ -305,6 +305,19 @@ def test_undo_puts_the_old_address_back_and_ends_every_session(
     assert client.get("/profile").status_code == 302
 
 
+def test_undo_tells_the_app_which_address_came_back(app, client, make_user, login, outbox):
+    changed_alice(client, make_user, login, outbox)
+    received = []
+
+    def receive(sender, **kwargs):
+        received.append((sender, kwargs["user"].email, kwargs["old_email"], kwargs["new_email"]))
+
+    with signals.email_changed.connected_to(receive):
+        press(app.test_client(), undo_link(outbox, "alice@example.com"))
+
+    assert received == [(app, "alice@example.com", "alicia@example.com", "alice@example.com")]
+
+
 def test_undo_survives_a_new_password(client, make_user, login, outbox, get_user):
     changed_alice(client, make_user, login, outbox)
     new = "violet submarine orchestra pebble"
