@@ -85,12 +85,20 @@ def test_a_refused_password_does_not_use_up_the_reset_code(api, make_user, outbo
     weak = api.post(
         "/api/reset-code", {"email": "careful@example.com", "code": code, "password": "short"}
     )
+    # Long and varied enough, but the address itself with its separators dropped.
+    own_address = api.post(
+        "/api/reset-code",
+        {"email": "careful@example.com", "code": code, "password": "Careful.Example.com"},
+    )
     good = api.post(
         "/api/reset-code", {"email": "careful@example.com", "code": code, "password": NEW_PASSWORD}
     )
 
-    assert weak.status_code == 422
+    assert weak.status_code == own_address.status_code == 422
     assert "password" in weak.get_json()["fields"]
+    assert own_address.get_json()["fields"]["password"] == [
+        "Do not make your password out of your email address."
+    ]
     assert good.status_code == 200
 
 

@@ -149,6 +149,22 @@ def test_link_opened_after_release_says_already_received(client, outbox):
     assert "received this message already" in response.get_data(as_text=True)
 
 
+def test_a_released_messages_link_says_received_even_once_expired(client, outbox):
+    with time_machine.travel(START, tick=False) as traveller:
+        send(client)
+        link = verify_link(outbox)
+        submit(client, link)
+        send(client, email="late@example.com")
+        traveller.shift(901)
+
+        released = client.get(link)
+        never_released = client.get(verify_link(outbox, "late@example.com"))
+
+    assert "received this message already" in released.get_data(as_text=True)
+    assert never_released.status_code == 410
+    assert "received this message already" not in never_released.get_data(as_text=True)
+
+
 def test_concurrent_posts_release_the_message_once(app, client, outbox, stored, monkeypatch):
     send(client)
     link = verify_link(outbox)

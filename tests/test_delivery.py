@@ -282,6 +282,20 @@ def test_the_sweep_lists_mail_due_past_its_grace_and_claims_past_their_lease(app
     assert due() == [first, second, claimed]
 
 
+def test_the_due_count_is_zero_when_nothing_is_due_and_leaves_out_sent_mail(app):
+    def count():
+        with app.app_context():
+            return delivery.count_due(db.session(), models.outbox)
+
+    assert count() == 0
+    first, _, _ = queue_mails(app, 3)
+    with app.app_context():
+        db.session.get(models.outbox, first).status = OutboxStatus.SENT
+        db.session.commit()
+
+    assert count() == 2
+
+
 @pytest.mark.parametrize(
     ("attempts", "ceiling"), [(0, 30), (1, 30), (2, 60), (3, 120), (5, 480), (6, 600), (20, 600)]
 )

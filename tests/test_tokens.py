@@ -67,6 +67,18 @@ def test_tokens_past_max_age_raise_expired_with_their_payload(time_machine):
     assert expired.value.payload == {"u": 7}
 
 
+def test_an_expired_token_that_holds_no_mapping_carries_no_payload(time_machine):
+    # issue() takes any JSON value; only a mapping can name an account to send a fresh link to.
+    time_machine.move_to("2026-01-05 12:00:00", tick=False)
+    tokens = Tokens(NEW_KEY)
+    token = tokens.issue(Purpose.CONFIRM, ["u", 7])  # type: ignore[arg-type]
+
+    time_machine.shift(61)
+    with pytest.raises(TokenExpired) as expired:
+        tokens.read(Purpose.CONFIRM, token, max_age=60)
+    assert expired.value.payload is None
+
+
 def test_overlong_tokens_are_refused_before_any_decoding():
     with pytest.raises(TokenInvalid):
         Tokens(NEW_KEY).read(Purpose.CONFIRM, "a" * (MAX_TOKEN_LENGTH + 1), 60)

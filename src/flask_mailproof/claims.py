@@ -50,13 +50,13 @@ class Claim:
             release, or one made for another claim under a leaked key).
         """
         if not isinstance(payload, dict):
-            raise TokenInvalid("unexpected payload")
+            raise TokenInvalid()  # unexpected payload
         values = {}
         for field, expected in _field_types(cls):
             value = payload.get(field.metadata["key"])
             # bool is an int to Python, never to a claim.
             if not isinstance(value, expected) or isinstance(value, bool):
-                raise TokenInvalid(f"bad {field.name} in a {cls.purpose} token")
+                raise TokenInvalid()  # a field missing or of the wrong type
             values[field.name] = value
         return cls(**values)
 

@@ -18,7 +18,10 @@ class TokenError(MailproofError):
 
 
 class TokenInvalid(TokenError):
-    """The token is malformed, tampered with, made for another purpose, or its account is gone."""
+    """The token is malformed, tampered with, made for another purpose, or its account is gone.
+
+    It carries no reason: every bad link gets the same answer, so there is none to leak.
+    """
 
 
 class TokenExpired(TokenError):

@@ -75,7 +75,7 @@ class Tokens:
         :raises TokenInvalid: anything else: junk, tampering, another purpose, a removed key.
         """
         if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
-            raise TokenInvalid("malformed token")
+            raise TokenInvalid()  # malformed token
         serializer = self._serializer(purpose)
         if max_age is None:
             max_age = self.max_age(purpose)
@@ -84,9 +84,9 @@ class Tokens:
         except SignatureExpired as exc:
             raise TokenExpired(_payload_or_none(serializer, exc.payload)) from None
         except BadSignature:
-            raise TokenInvalid("bad signature") from None
+            raise TokenInvalid() from None  # bad signature
         if not isinstance(payload, dict):
-            raise TokenInvalid("unexpected payload")
+            raise TokenInvalid()  # unexpected payload
         return payload
 
 

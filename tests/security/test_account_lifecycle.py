@@ -7,6 +7,8 @@ is undone (``docs/security.md`` maps them).
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import time_machine
 from sqlalchemy import func, select
@@ -194,6 +196,55 @@ def test_the_api_confirmation_keeps_no_password_of_a_contested_sign_up(app, atta
         assert response.status_code == 200
         assert "no password was kept" in response.get_json()["message"]
         assert log_in(app.test_client(), ATTACKER_PASSWORD).status_code == 422
+
+
+def confirm_by_code(client, outbox):
+    """Send the 6-digit code of the latest confirmation mail through the API; return the answer."""
+    code = re.search(r"^\s+(\d{6})\s*$", latest_mail(outbox, "confirm").text, re.M).group(1)
+    headers = {"X-CSRFToken": client.get("/api/csrf").get_json()["csrf_token"]}
+    body = {"email": ADDRESS, "code": code}
+    return client.post("/api/confirm-code", json=body, headers=headers).get_json()["message"]
+
+
+def latest_mail(outbox, kind):
+    return [m for m in outbox(ADDRESS) if m.kind == kind][-1]
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+def test_a_code_keeps_the_password_of_the_browser_that_signed_up_last(app, owner, attacker, outbox):
+    register(attacker, ADDRESS, ATTACKER_PASSWORD)
+    with time_machine.travel(utcnow().timestamp() + 200, tick=False):
+        register(owner, ADDRESS, OWNER_PASSWORD)
+
+        answer = confirm_by_code(owner, outbox)
+
+        assert answer == "Your address is confirmed."
+        assert log_in(app.test_client(), OWNER_PASSWORD).headers["Location"] == "/profile"
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+def test_a_code_keeps_the_password_of_a_browser_logged_in_since(app, owner, attacker, outbox):
+    register(attacker, ADDRESS, ATTACKER_PASSWORD)
+    with time_machine.travel(utcnow().timestamp() + 200, tick=False):
+        register(app.test_client(), ADDRESS, OWNER_PASSWORD)
+        log_in(owner, OWNER_PASSWORD)  # no receipt here: the sign-up was in another browser
+
+        answer = confirm_by_code(owner, outbox)
+
+        assert answer == "Your address is confirmed."
+        assert log_in(app.test_client(), OWNER_PASSWORD).headers["Location"] == "/profile"
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+def test_a_code_of_a_contested_sign_up_entered_elsewhere_keeps_no_password(app, attacker, outbox):
+    register(attacker, ADDRESS, ATTACKER_PASSWORD)
+    with time_machine.travel(utcnow().timestamp() + 200, tick=False):
+        register(app.test_client(), ADDRESS, OWNER_PASSWORD)
+
+        answer = confirm_by_code(app.test_client(), outbox)
+
+        assert "no password was kept" in answer
+        assert log_in(app.test_client(), OWNER_PASSWORD).status_code == 422
 
 
 # Finding 6: a pending address change survives a reset or a password change.

@@ -73,7 +73,7 @@ def read_claim(kind: type[C], token: str) -> tuple[UserMixin, C]:
     user = find_user_by_id(getattr(claim, "user_id", None))
     if user is None:
         log.info("%s token refused: invalid, no such account", name)
-        raise TokenInvalid("no such account")
+        raise TokenInvalid()  # no such account
     return user, claim
 
 

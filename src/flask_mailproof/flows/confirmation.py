@@ -109,7 +109,7 @@ def check_confirmation(token: str) -> UserMixin:
     user, claim = read_claim(ConfirmClaim, token)
     if not same(claim.address, digest(user.email_key)):
         log.info("confirmation token refused: invalid, no account with that address")
-        raise TokenInvalid("no such account")
+        raise TokenInvalid()  # no such account
     if user.is_confirmed:
         raise AlreadyConfirmed()
     if claim.counter != user.confirm_counter:
@@ -125,14 +125,14 @@ def check_confirmation(token: str) -> UserMixin:
             user.id,
             extra={"account_id": user.id},
         )
-        raise TokenInvalid("sessions were reset since")
+        raise TokenInvalid()  # sessions were reset since
     if not same(claim.password, digest(user.password_hash)):
         log.info(
             "confirmation token refused: invalid, password of user %s changed",
             user.id,
             extra={"account_id": user.id},
         )
-        raise TokenInvalid("the password changed since")
+        raise TokenInvalid()  # the password changed since
     return user
 
 
@@ -326,7 +326,7 @@ def renew_expired_confirmation(token: str) -> None:
     user = find_user_by_id(claim.user_id)
     if user is None or not same(claim.address, digest(user.email_key)):
         log.info("confirmation token refused for renewal: no account with that address")
-        raise TokenInvalid("no such account")
+        raise TokenInvalid()  # no such account
     resend_confirmation(user)
 
 

@@ -182,7 +182,7 @@ def check_contact_token(token: str) -> ContactMessageMixin:
     row = _message_named_by(claim)
     if row is None:
         log.info("contact token refused: no such message")
-        raise TokenInvalid("no such message")
+        raise TokenInvalid()  # no such message
     if row.status != ContactStatus.PENDING:
         raise TokenUsed()
     return row
