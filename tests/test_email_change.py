@@ -152,6 +152,7 @@ def test_the_old_address_is_told_with_an_undo_link(client, make_user, login, out
 
     [notice] = [m for m in outbox("alice@example.com") if m.kind == "email_changed"]
     assert "alicia@example.com" in notice.text
+    assert "open this link within 24 hours" in notice.text
     assert notice.link("/change-email/undo/")
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import select, update
 
+from demo.models import db, models
+from flask_mailproof import mark_undeliverable
+from flask_mailproof.clock import utcnow
+from flask_mailproof.errors import RateLimited
+from flask_mailproof.flows import confirmation
 from helpers import csrf_token, register, submit, without_csrf
 
 
@@ -169,6 +175,40 @@ def test_logged_out_resend_mails_nobody_for_confirmed_or_unknown(app, make_user,
 
     _resend_by_address(app, "confirmed@example.com")
     _resend_by_address(app, "nobody@example.com")
+
+    assert outbox() == []
+
+
+def test_logged_out_resend_to_a_suppressed_address_leaves_the_mailed_link_working(
+    app, client, outbox, frozen, get_user
+):
+    register(client, "bounced@example.com")
+    link = outbox()[0].link("/confirm/")
+    with app.app_context():
+        mark_undeliverable("bounced@example.com", "550 mailbox full for good")
+    frozen.shift(600)
+
+    _resend_by_address(app, "bounced@example.com")
+    confirmed = submit(app.test_client(), link)
+
+    assert len(outbox()) == 1
+    assert confirmed.status_code == 302
+    assert get_user("bounced@example.com").confirmed_at is not None
+
+
+def test_no_link_goes_to_an_account_confirmed_after_it_was_read(app, make_user, outbox):
+    # Two requests: one reads the account unconfirmed, the other confirms it meanwhile.
+    make_user("racing@example.com", confirmed=False)
+    with app.test_request_context():
+        user = db.session.scalars(select(models.user).filter_by(email="racing@example.com")).one()
+        db.session.execute(
+            update(models.user).where(models.user.id == user.id).values(confirmed_at=utcnow()),
+            execution_options={"synchronize_session": False},  # the other request's write
+        )
+
+        with pytest.raises(RateLimited):
+            confirmation._resend(user, None)
+        db.session.rollback()
 
     assert outbox() == []
 
