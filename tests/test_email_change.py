@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import time_machine
+from sqlalchemy import select, update
 
 from flask_mailproof import signals
+from flask_mailproof.addresses import Address
 from flask_mailproof.clock import utcnow
+from flask_mailproof.errors import TokenUsed
 from flask_mailproof.flows import email_change
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose
@@ -494,3 +498,24 @@ def test_the_fix_to_a_taken_address_answers_as_for_a_free_one(
     assert get_user("alcie@example.com") is not None
     # The taken address's owner is told instead; no link that could move the account goes out.
     assert [m.kind for m in outbox("alice@example.com")] == ["email_change_taken"]
+
+
+def test_a_move_changes_nothing_if_the_address_changed_since_it_was_read(app, make_user):
+    # Two links of one account pressed at once: the one that read the account second loses.
+    make_user("alice@example.com")
+    with app.test_request_context():
+        model = current_state().models.user
+        user = (
+            current_state()
+            .db.session.scalars(select(model).filter_by(email="alice@example.com"))
+            .one()
+        )
+        current_state().db.session.execute(
+            update(model)
+            .where(model.id == user.id)
+            .values(email="first@example.com", email_key="first@example.com"),
+            execution_options={"synchronize_session": False},  # the other request's write
+        )
+
+        with pytest.raises(TokenUsed):
+            email_change._move(user, Address("second@example.com", "second@example.com"))
