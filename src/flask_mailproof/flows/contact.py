@@ -152,9 +152,8 @@ def _queue_verification_mail(row: ContactMessageMixin) -> None:
 
 def _message_named_by(claim: ContactClaim) -> ContactMessageMixin | None:
     state = current_state()
-    row = t.cast(
-        "ContactMessageMixin | None",
-        state.db.session.get(state.models.contact_message, claim.message_id),
+    row: ContactMessageMixin | None = state.db.session.get(
+        state.models.contact_message, claim.message_id
     )
     if row is None or not same(claim.binding, _binding(row)):
         return None
