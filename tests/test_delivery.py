@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from demo.models import db, models
 from flask_mailproof.mail import delivery
 from flask_mailproof.mail.delivery import claim_due, due_ids, release_claims, worker_name
-from flask_mailproof.mail.worker import drain
+from flask_mailproof.mail.worker import deliver_batch, drain
 from flask_mailproof.models import OutboxStatus
 from flask_mailproof.state import current_state
 from helpers import PASSWORD, queue_mails, submit
@@ -109,6 +109,22 @@ def test_two_temporary_failures_then_accept_delivers_once_with_three_attempts(
     assert row.attempts == 3
     assert [a.outcome for a in attempts(app)] == ["retry", "retry", "sent"]
     assert "451" in (attempts(app)[0].error or "")
+
+
+def test_a_celery_batch_records_every_attempt_with_its_worker(smtp, app):
+    # deliver_batch is what the Celery task runs; drain() goes through the sender pool instead.
+    smtp.replies.append("451 4.3.0 try again later")
+    first, second = queue_mails(app, 2)
+
+    with app.app_context():
+        report = deliver_batch("celery-worker-1")
+
+    assert (report.sent, report.retried) == (1, 1)
+    assert [(a.message_id, a.outcome, a.worker) for a in attempts(app)] == [
+        (first, "retry", "celery-worker-1"),
+        (second, "sent", "celery-worker-1"),
+    ]
+    assert [row.status for row in rows(app)] == ["pending", "sent"]
 
 
 def test_retries_resend_the_same_message_id(smtp, fast_retries, app):
