@@ -111,6 +111,16 @@ def test_two_temporary_failures_then_accept_delivers_once_with_three_attempts(
     assert "451" in (attempts(app)[0].error or "")
 
 
+def test_reports_add_up_and_keep_the_last_outcome_there_was():
+    total = delivery.DeliveryReport(sent=1, retried=1, failed=1, last_outcome="sent")
+
+    total.add(delivery.DeliveryReport(sent=2, retried=3, failed=4, last_outcome="failed"))
+    total.add(delivery.DeliveryReport())  # a round that handled nothing
+
+    assert (total.sent, total.retried, total.failed) == (3, 4, 5)
+    assert total.last_outcome == "failed"
+
+
 def test_a_celery_batch_records_every_attempt_with_its_worker(smtp, app):
     # deliver_batch is what the Celery task runs; drain() goes through the sender pool instead.
     smtp.replies.append("451 4.3.0 try again later")
