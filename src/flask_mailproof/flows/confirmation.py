@@ -291,7 +291,7 @@ def resend_to_address(email: str) -> None:
 
     :raises InvalidAddress: ``email`` is not an address at all.
     """
-    address = parse_address(email, check_deliverability=False)
+    address = parse_address(email)
     if not current_state().limits.allow_address("resend", address.email):
         return
     # Read for every address, with an account or without: the time taken tells nobody which.
