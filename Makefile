@@ -52,8 +52,9 @@ $(MUTATE_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutate]'
 	touch $(MUTATE_STAMP)
 
-# Mutation testing (docs/testing.md), by hand, not in CI: about an hour on 2 cores. mutmut keeps
-# its results in mutants/ and, run again, tests only the mutants of functions that changed.
+# Mutation testing (docs/testing.md), by hand, not in CI: several hours on 2 cores (its figures
+# are there). mutmut keeps its results in mutants/ and, run again, tests only the mutants of
+# functions that changed.
 # The lifecycle model explores less per test run here: it covers most flows, and a surviving
 # mutant runs every test that covers it.
 mutate: $(MUTATE_STAMP)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helpers import PASSWORD, csrf_token, submit
+from helpers import PASSWORD, csrf_token, register, submit
 
 REQUIRED = {
     "X-Content-Type-Options": "nosniff",
@@ -250,3 +250,39 @@ def test_an_http_base_url_sends_no_hsts(client):
 @pytest.mark.app_config(MAILPROOF_HSTS=False)
 def test_the_hsts_setting_turns_it_off(client):
     assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+def _ask_for_a_link(client, kind, login):
+    """Make the site mail a link of ``kind``; return where it goes and its path."""
+    if kind == "confirm":
+        register(client)
+        return "alice@example.com", "/confirm/"
+    if kind == "email_change":
+        register(client, "bob@example.com")
+        login("bob@example.com")
+        submit(
+            client, "/change-email", {"email": "bobby@example.com", "current_password": PASSWORD}
+        )
+        return "bobby@example.com", "/change-email/"
+    submit(client, "/contact", {"name": "Carol", "email": "carol@example.com", "message": "Hi"})
+    return "carol@example.com", "/contact/verify/"
+
+
+@pytest.mark.parametrize("kind", ["confirm", "email_change", "contact_verify"])
+def test_a_page_with_a_token_in_its_url_keeps_the_referrer_on_site_whatever_the_host_prefers(
+    app, client, outbox, login, kind
+):
+    # A host that defaults every page to a laxer policy, as ours defaults the missing headers.
+    @app.after_request
+    def lax_default(response):
+        response.headers.setdefault("Referrer-Policy", "unsafe-url")
+        return response
+
+    to, prefix = _ask_for_a_link(client, kind, login)
+    [mail] = [m for m in outbox(to) if m.kind == kind]
+
+    link_page = client.get(mail.link(prefix))
+
+    assert client.get("/").headers["Referrer-Policy"] == "unsafe-url"
+    assert link_page.status_code == 200
+    assert link_page.headers["Referrer-Policy"] == "same-origin"

@@ -27,15 +27,21 @@ OWN_BLUEPRINTS = ("mailproof", "mailproof_api")
 
 
 def add_security_headers(response: Response) -> Response:
-    """Add the security headers ``response`` lacks; never replace one the app set.
+    """Add the security headers ``response`` lacks; never replace one the app set, but one.
 
     The policy and its companions go on the extension's own pages and API answers; on the host
     application's pages only with ``security_headers_app_wide``: a policy written for our
     templates would block a host page's inline styles, scripts and CDN stylesheets.
+
+    The one header replaced: a page whose URL carries a mailed link's token keeps its Referer
+    on this site, whatever the application's default. Its page may sit in the host's layout,
+    with resources from other sites, and the token must not go to them.
     """
     settings = current_state().settings
     if settings.security_headers_app_wide or request.blueprint in OWN_BLUEPRINTS:
         _add_protection(response)
+    if request.blueprint in OWN_BLUEPRINTS and (request.view_args or {}).get("token"):
+        response.headers["Referrer-Policy"] = "same-origin"
     if _private():
         # A shared or back-button cache would keep a page with someone's address, a CSRF
         # token or a link's token, and show it to the next person at that browser or proxy.
