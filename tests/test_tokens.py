@@ -6,6 +6,7 @@ import hmac
 import itertools
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import delete
 
 from demo import create_app
@@ -79,9 +80,24 @@ def test_an_expired_token_that_holds_no_mapping_carries_no_payload(time_machine)
     assert expired.value.payload is None
 
 
-def test_overlong_tokens_are_refused_before_any_decoding():
+@pytest.mark.parametrize(
+    ("token", "decoded"),
+    [
+        ("", False),
+        ("a" * (MAX_TOKEN_LENGTH + 1), False),
+        ("é" * 20, False),
+        ("a" * MAX_TOKEN_LENGTH, True),  # the longest we try
+    ],
+    ids=["empty", "overlong", "not ascii", "at the limit"],
+)
+def test_junk_tokens_are_refused_before_any_decoding(monkeypatch, token, decoded):
+    tried = []
+    monkeypatch.setattr(URLSafeTimedSerializer, "loads", lambda *args, **kw: tried.append(1))
+
     with pytest.raises(TokenInvalid):
-        Tokens(NEW_KEY).read(Purpose.CONFIRM, "a" * (MAX_TOKEN_LENGTH + 1), 60)
+        Tokens(NEW_KEY).read(Purpose.CONFIRM, token, 60)
+
+    assert bool(tried) is decoded
 
 
 # The web side: every unusable link gets the same clear page, never a 500.
