@@ -1,8 +1,9 @@
 """What the outbox looks like right now, in queries the outbox's indexes answer.
 
 Called every second by a load balancer's health check and on every Prometheus scrape, so each
-figure is read through ``ix_mailproof_outbox_due`` (``status, next_attempt_at``): a range of
-one status, never a scan of the sent mail, which grows with every mail ever written.
+figure is read through an index that leads with ``status`` (``ix_mailproof_outbox_due``,
+``status, next_attempt_at``, gives the due ranges): the rows of one status, never a scan of the
+sent mail, which grows with every mail ever written.
 """
 
 from __future__ import annotations
