@@ -31,6 +31,7 @@ from .signals import delivery_attempted as delivery_attempted
 from .signals import delivery_failed as delivery_failed
 from .signals import email_changed as email_changed
 from .signals import email_confirmed as email_confirmed
+from .signals import login_link_sent as login_link_sent
 from .signals import mail_queued as mail_queued
 from .signals import password_changed as password_changed
 from .signals import password_reset as password_reset

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
+import typing as t
 
 from flask import session
 from flask_login import current_user, login_user, logout_user
@@ -15,11 +17,15 @@ from .models import UserMixin
 _SIGNUP_RECEIPT = "mailproof_signup"
 #: Session key of the address this browser signed up with, and when its mail went out.
 _SIGNUP_ADDRESS = "mailproof_signup_address"
+#: Session key of how this login began and when: ``[method, unix time]``.
+_LOGIN_METHOD = "mailproof_login"
+#: How a login can begin: a password, or a proof of the mailbox by an emailed link or code.
+LoginMethod = t.Literal["password", "email_link", "email_code"]
 #: Session key of the address this browser sent a contact message from, and when.
 _CONTACT_ADDRESS = "mailproof_contact_address"
 
 
-def begin_session(user: UserMixin, *, remember: bool) -> None:
+def begin_session(user: UserMixin, *, remember: bool, method: LoginMethod = "password") -> None:
     """Log ``user`` in on a fresh session: nothing planted in the cookie before survives.
 
     The login gets its own server-side record, whose secret the session and remember-me
@@ -32,6 +38,24 @@ def begin_session(user: UserMixin, *, remember: bool) -> None:
     session.clear()
     start_login_session(user)
     login_user(user, remember=remember)
+    session[_LOGIN_METHOD] = [method, time.time()]
+
+
+def mailbox_proven_within(seconds: float) -> bool:
+    """Whether this login began, at most ``seconds`` ago, with a proof of the mailbox.
+
+    A sign-in by emailed link or code proves the mailbox as a password would prove knowledge:
+    an account without a password uses it where others type their current password.
+    """
+    kept = session.get(_LOGIN_METHOD)
+    if not (isinstance(kept, list) and len(kept) == 2):
+        return False
+    method, began = kept
+    return (
+        method in ("email_link", "email_code")
+        and isinstance(began, int | float)
+        and 0 <= time.time() - began <= seconds
+    )
 
 
 def end_session() -> None:

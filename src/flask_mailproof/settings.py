@@ -34,6 +34,16 @@ class CodeMode(enum.StrEnum):
     ONLY = "only"
 
 
+class PasswordlessMode(enum.StrEnum):
+    """Whether people may sign in by an emailed link or code (``MAILPROOF_PASSWORDLESS``)."""
+
+    OFF = "off"
+    #: Besides passwords.
+    ON = "on"
+    #: Instead of passwords: registration asks only for the address, the password pages are gone.
+    ONLY = "only"
+
+
 #: Prefix of every setting this extension reads from ``app.config``.
 PREFIX = "MAILPROOF_"
 
@@ -72,6 +82,14 @@ class Settings:
     email_change_max_age: int = 86400
     #: Seconds a contact-verification link lives.
     contact_max_age: int = 900
+    #: Sign in by an emailed link (and code, where codes are on): ``"off"``, ``"on"`` (besides
+    #: passwords) or ``"only"`` (no passwords anywhere).
+    passwordless: PasswordlessMode = PasswordlessMode.OFF
+    #: Seconds a sign-in link (and its code) lives.
+    login_link_max_age: int = 900
+    #: A sign-in request for an address without an account mails a link whose button creates
+    #: the account, already confirmed and without a password. The requester's answer is the same.
+    passwordless_signup: bool = False
     #: Where verified contact messages are delivered (a bare address). Without one, verified
     #: messages are only kept in the database and announced by the ``contact_verified`` signal.
     contact_recipient: str | None = None

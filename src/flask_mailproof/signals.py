@@ -19,8 +19,11 @@ confirmation_sent = _signals.signal("confirmation-sent")
 #: A user proved their address by clicking a confirmation link. ``user``.
 email_confirmed = _signals.signal("email-confirmed")
 
-#: A user logged in with their password. ``user``.
+#: A user logged in. ``user``, ``method``: ``"password"``, ``"email_link"`` or ``"email_code"``.
 user_logged_in = _signals.signal("user-logged-in")
+
+#: A sign-in link (and code, where codes are on) was written to the outbox. ``user``.
+login_link_sent = _signals.signal("login-link-sent")
 
 #: An account that never confirmed was deleted by ``purge-unconfirmed``. ``email``, ``user_id``.
 unconfirmed_user_purged = _signals.signal("unconfirmed-user-purged")

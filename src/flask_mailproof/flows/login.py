@@ -53,7 +53,7 @@ def authenticate(email: str, password: str) -> UserMixin:
     user.last_login_at = utcnow()
     state.db.session.commit()
     log.info("user %s logged in", user.id, extra={"account_id": user.id})
-    user_logged_in.send(state.app, user=user)
+    user_logged_in.send(state.app, user=user, method="password")
     return user
 
 
