@@ -23,6 +23,7 @@ from demo.models import db, models
 from flask_mailproof.flows.confirmation import confirmation_token
 
 from .load import Client
+from .proc_memory import tier_memory
 
 #: The repository root: gunicorn imports ``demo`` and ``bench`` from here.
 ROOT = Path(__file__).resolve().parent.parent
@@ -326,6 +327,10 @@ class Gunicorn:
                 "5",
                 "--timeout",
                 "120",
+                # The repository's settings, as deployed (docs/deploy.md), wherever the
+                # harness runs from; the options here and GUNICORN_* in env override them.
+                "--config",
+                str(ROOT / "gunicorn.conf.py"),
                 "--pythonpath",
                 str(ROOT),
                 # No .env of the repository is read: the run's settings are all in env.
@@ -366,17 +371,10 @@ class Gunicorn:
         except OSError:
             return []
 
-    def peak_rss_mb(self) -> dict[str, float]:
-        """Return each worker's peak resident set size (``VmHWM``) in MiB."""
-        peaks = {}
-        for pid in self.worker_pids():
-            try:
-                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        peaks[str(pid)] = round(int(line.split()[1]) / 1024, 1)
-            except OSError:
-                continue
-        return peaks
+    def memory(self) -> dict[str, t.Any]:
+        """Return the master's and each worker's memory (bench.proc_memory)."""
+        master = self.process.pid if self.process is not None else None
+        return tier_memory(master, self.worker_pids())
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:

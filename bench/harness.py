@@ -20,7 +20,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from . import burst, capacity, delivery, growth, recovery, scenarios
+from . import burst, capacity, delivery, growth, memory, recovery, scenarios
 from .run import Options, Row, Run
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -37,7 +37,7 @@ SCENARIOS: dict[str, t.Callable[[Run], None]] = {
     "burst": burst.burst,
     "recovery": recovery.recovery,
     "growth": growth.growth,
-    "memory": scenarios.memory,
+    "memory": memory.memory,
 }
 #: What some scenarios read from earlier ones.
 NEEDS = {

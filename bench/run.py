@@ -84,7 +84,8 @@ class Run:
         self.secret_key = "bench-" + secrets.token_hex(32)
         self.rows: list[Row] = []
         self.data: dict[str, t.Any] = {}
-        self.memory: dict[str, dict[str, float]] = {}
+        #: Deployment name -> its tier's memory when it was stopped (bench.proc_memory).
+        self.memory: dict[str, dict[str, t.Any]] = {}
         self.password_hash = ""
         #: The baseline's run, which the other latencies are read against.
         self.baseline: LoadResult | None = None
@@ -146,7 +147,7 @@ class Run:
             server.start()
             yield Deployment(port, app, sink, server)
         finally:
-            self.memory[name] = server.peak_rss_mb()
+            self.memory[name] = server.memory()
             server.stop()
             sink.stop()
             with app.app_context():

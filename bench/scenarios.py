@@ -71,7 +71,7 @@ def baseline(run: Run) -> None:
             expect={200},
         )
     finally:
-        run.memory["baseline"] = server.peak_rss_mb()
+        run.memory["baseline"] = server.memory()
         server.stop()
         with app.app_context():
             baseline_db.engine.dispose()
@@ -245,7 +245,7 @@ def click(run: Run) -> None:
 # --- 3. end to end -----------------------------------------------------------------------------
 
 
-def _open_and_click(client: Client, link: str) -> Reply:
+def open_and_click(client: Client, link: str) -> Reply:
     path = "/" + link.split("/", 3)[3]
     page = client.request("GET", path)
     if page.status != 200:
@@ -289,7 +289,7 @@ def end_to_end(run: Run) -> None:
         clicks = run_load(
             deployment.port,
             list(links.values()),
-            _open_and_click,
+            open_and_click,
             expect={302},
             concurrency=run.options.concurrency,
             time_limit=run.options.time_limit,
@@ -336,28 +336,3 @@ def end_to_end(run: Run) -> None:
             confirmed == count,
         ),
     ]
-
-
-# --- 6. memory ---------------------------------------------------------------------------------
-
-
-def memory(run: Run) -> None:
-    """Peak resident memory per gunicorn worker, for each deployment of the run."""
-    base = max(run.memory.get("baseline", {}).values(), default=0.0)
-    run.data["memory_peak_rss_mib"] = run.memory
-    for name, peaks in run.memory.items():
-        if not peaks or name == "baseline":
-            continue
-        worst = max(peaks.values())
-        run.rows.append(
-            Row(
-                "6. memory",
-                f"peak RSS per worker: {name}",
-                f"{worst:.0f} MiB",
-                f"{worst / base:.2f} of baseline" if base else "",
-            )
-        )
-    if base:
-        run.rows.append(
-            Row("6. memory", "peak RSS per worker: baseline", f"{base:.0f} MiB", "1.00")
-        )
