@@ -160,7 +160,7 @@ def test_gunicorn_serves_sign_up_with_several_workers(served):
     )
 
     assert (status, location) == (302, "/unconfirmed")
-    # The worker's own delivery thread drains the outbox (no preload: it starts per process).
+    # The worker's own delivery thread drains the outbox (started in each worker, after the fork).
     deadline = time.monotonic() + 20
     while _outbox_status(url) != [("confirm", "sent")] and time.monotonic() < deadline:
         time.sleep(0.2)
