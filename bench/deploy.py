@@ -264,8 +264,11 @@ def insert_rows(
         raw.close()
 
 
-def confirm_tokens(app: Flask, user_ids: t.Iterable[int]) -> list[str]:
-    """Return the confirmation token each bulk-loaded user's mail would carry."""
+def confirm_tokens(app: Flask, user_ids: t.Iterable[int], password_hash: str) -> list[str]:
+    """Return the confirmation token each bulk-loaded user's mail would carry.
+
+    ``password_hash``: the hash the users were loaded with (a token binds a digest of it).
+    """
     with app.app_context():
         return [
             confirmation_token(
@@ -274,6 +277,7 @@ def confirm_tokens(app: Flask, user_ids: t.Iterable[int]) -> list[str]:
                     confirm_counter=1,
                     email_key=bulk_address(i),
                     session_stamp=bulk_stamp(i),
+                    password_hash=password_hash,
                 )
             )
             for i in user_ids

@@ -28,11 +28,13 @@ class _GrowthPlan:
     addresses: list[str]
 
 
-def _growth_plan(deployment: Deployment, size: int, per_kind: int) -> _GrowthPlan:
+def _growth_plan(
+    deployment: Deployment, size: int, per_kind: int, password_hash: str
+) -> _GrowthPlan:
     ids = random.sample(range(1, size + 1), 2 * per_kind)
     return _GrowthPlan(
         deployment,
-        confirm_tokens(deployment.app, ids[:per_kind]),
+        confirm_tokens(deployment.app, ids[:per_kind], password_hash),
         [bulk_address(i) for i in ids[per_kind:]],
     )
 
@@ -62,8 +64,8 @@ def growth(run: Run) -> None:
         if not reset_served:
             run.log("growth: /reset answers 404 here; the reset request is skipped")
         plans = {
-            small: _growth_plan(low, small, per_kind),
-            large: _growth_plan(high, large, per_kind),
+            small: _growth_plan(low, small, per_kind, run.password_hash),
+            large: _growth_plan(high, large, per_kind, run.password_hash),
         }
         for round_number in range(GROWTH_ROUNDS):
             part = slice(round_number * (chunk + warm), (round_number + 1) * (chunk + warm))

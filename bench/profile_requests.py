@@ -1,4 +1,4 @@
-"""Profile one sign-up and one confirmation click in-process with pyinstrument.
+"""Profile a sign-up, a confirmation link's page and its button in-process with pyinstrument.
 
 ``make bench-profile`` or ``python -m bench.profile_requests [--repeat N] [--html DIR]``.
 The demo runs with production settings (argon2id defaults, delivery off the request path)
@@ -22,8 +22,15 @@ from .load import CSRF_FIELD
 
 
 def _app(database_url: str) -> Flask:
-    app = demo_app(database_url, "bench-" + secrets.token_hex(32), "http://127.0.0.1:5000")
-    app.config["SESSION_COOKIE_SECURE"] = False
+    # As the served demos of bench.deploy: plain HTTP, and no limiter (every request comes from
+    # one address, and rate limits are not what is profiled).
+    app = demo_app(
+        database_url,
+        "bench-" + secrets.token_hex(32),
+        "http://127.0.0.1:5000",
+        SESSION_COOKIE_SECURE=False,
+        RATELIMIT_ENABLED=False,
+    )
     reset_schema(app)
     return app
 
@@ -36,8 +43,11 @@ def profile(app: Flask, repeat: int, html: Path | None) -> None:
     csrf = match.group(1)
     with app.app_context():
         from_state = app.extensions["mailproof"].passwords.hash("bench: bulk user password")
-    bulk_load_users(app, 1_000_000, repeat + 1, from_state)
-    tokens = confirm_tokens(app, range(1_000_000, 1_000_000 + repeat + 1))
+    # Each kind runs 2 * repeat + 1 times: once to warm up, repeat times unprofiled (the CPU
+    # time to quote: the profiler's sampling adds its own), repeat times profiled.
+    users = 2 * repeat + 1
+    bulk_load_users(app, 1_000_000, users, from_state)
+    tokens = confirm_tokens(app, range(1_000_000, 1_000_000 + users), from_state)
 
     def signup(i: int) -> None:
         password = secrets.token_urlsafe(18)
@@ -52,12 +62,22 @@ def profile(app: Flask, repeat: int, html: Path | None) -> None:
         )
         assert reply.status_code == 302, reply.status_code
 
+    def open_page(i: int) -> None:
+        reply = client.get(f"/confirm/{tokens[i]}")
+        assert reply.status_code == 200, reply.status_code
+
     def click(i: int) -> None:
         reply = client.post(f"/confirm/{tokens[i]}", data={"csrf_token": csrf})
         assert reply.status_code == 302, reply.status_code
 
-    for name, request in (("sign-up", signup), ("confirmation click", click)):
-        request(repeat)  # warm: templates compiled, connections open
+    # The link's page (GET) before its button (POST): the GET changes nothing.
+    kinds = (("sign-up", signup), ("confirmation page", open_page), ("confirmation click", click))
+    for name, request in kinds:
+        request(2 * repeat)  # warm: templates compiled, connections open
+        cpu_started = time.process_time()
+        for i in range(repeat, 2 * repeat):
+            request(i)
+        unprofiled = (time.process_time() - cpu_started) / repeat
         profiler = Profiler(interval=0.0005)
         started, cpu_started = time.perf_counter(), time.process_time()
         profiler.start()
@@ -68,8 +88,8 @@ def profile(app: Flask, repeat: int, html: Path | None) -> None:
         cpu = (time.process_time() - cpu_started) / repeat
         # Wall time above CPU time is waiting: for the disk, or for a core on a busy machine.
         print(
-            f"\n=== {name}: {repeat} request(s), {each * 1000:.1f} ms wall and "
-            f"{cpu * 1000:.1f} ms CPU each (profiled) ==="
+            f"\n=== {name}: {unprofiled * 1000:.2f} ms CPU each unprofiled; profiled, "
+            f"{repeat} request(s), {each * 1000:.1f} ms wall and {cpu * 1000:.1f} ms CPU each ==="
         )
         print(profiler.output_text(unicode=True, color=False, show_all=False))
         if html is not None:

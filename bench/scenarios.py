@@ -215,7 +215,7 @@ def click(run: Run) -> None:
     with run.demo("click", users=count) as deployment:
         ids = list(range(1, count + 1))
         random.shuffle(ids)
-        tokens = confirm_tokens(deployment.app, ids)
+        tokens = confirm_tokens(deployment.app, ids, run.password_hash)
         result = run.load(deployment.server, tokens, click_button, expect={302}, setup=fetch_csrf)
         confirmed = count_confirmed(deployment.app)
     baseline_rps = run.data["baseline"]["rps"]
