@@ -33,7 +33,7 @@ from .accounts import (
 )
 from .codes import issue_code, redeem_code
 from .password_reset import queue_reset_mail
-from .proofs import settle_proof
+from .proofs import commit_keeping_loaded, settle_proof
 from .suppression import address_bounce
 
 log = auth_logger("flask_mailproof.confirmation")
@@ -215,7 +215,7 @@ def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
             user.id,
             extra={"account_id": user.id},
         )
-    state.db.session.commit()
+    commit_keeping_loaded()
     log.info("address confirmed for user %s", user.id, extra={"account_id": user.id})
     email_confirmed.send(state.app, user=user)
     return user

@@ -22,12 +22,39 @@ def settle_proof(user: UserMixin, statement: Update, purpose: Purpose, lost: Exc
     off the suppression list. Nothing is committed.
     """
     state = current_state()
-    result = state.db.session.execute(statement)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        state.db.session.rollback()
+    session = state.db.session
+    returning = session.get_bind().dialect.update_returning
+    if returning:
+        # The UPDATE hands back the row it changed and the loaded account takes its values
+        # (populate_existing): one statement where a refresh would add a SELECT.
+        changed = session.execute(
+            statement.returning(type(user)).execution_options(populate_existing=True)
+        )
+        won = len(changed.scalars().all()) == 1
+    else:  # MariaDB and MySQL have no UPDATE ... RETURNING
+        won = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
+    if not won:
+        session.rollback()
         raise lost
     delete_login_sessions(user)
     discard_codes(user, purpose)
-    state.db.session.refresh(user)
+    if not returning:
+        session.refresh(user)
     # The mailbox took our mail and its owner acted on it: whatever bounced before is past.
     forget_bounce(user.email)
+
+
+def commit_keeping_loaded() -> None:
+    """Commit a settled proof without expiring what the session has loaded.
+
+    :func:`settle_proof` read the account back in this transaction, and what follows the
+    proof (its log line, its signal, the view's message and new session) reads it again:
+    expired by the commit, the account would be selected once more.
+    """
+    session = current_state().db.session()
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
