@@ -16,6 +16,7 @@ from ..errors import (
     AlreadyConfirmed,
     CodeExpired,
     CodeInvalid,
+    FreshLoginRequired,
     HeaderInjection,
     InvalidAddress,
     InvalidContactField,
@@ -157,6 +158,13 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     ),
     CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
     HeaderInjection: (400, "invalid_header_value", "A value holds a line break."),
+    # Where others send their current password, an account without one shows a recent
+    # sign-in by mail; 403 like not_confirmed: logged in, but not enough for this.
+    FreshLoginRequired: (
+        403,
+        "fresh_login_required",
+        "Sign in by an emailed link or code first; then send this again, without a password.",
+    ),
 }
 
 
