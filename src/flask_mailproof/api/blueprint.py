@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
 from spectree import Response as SpecResponse
 from spectree import SpecTree
@@ -28,6 +28,7 @@ from ..errors import (
     TokenSuperseded,
     TokenUsed,
 )
+from ..links import is_served
 from .responses import ApiError, error_response, field_error
 from .schemas import Error
 
@@ -114,6 +115,13 @@ def api_document() -> dict[str, t.Any]:
 def openapi() -> Response:
     """Serve the generated OpenAPI 3.1 document."""
     return jsonify(api_document())
+
+
+@api_bp.before_request
+def _refuse_removed_endpoints() -> None:
+    # MAILPROOF_PASSWORDLESS = "only": the password endpoints are gone (404 in the API's shape).
+    if request.endpoint is not None and not is_served(request.endpoint):
+        abort(404)
 
 
 @api_bp.errorhandler(ApiError)

@@ -23,7 +23,13 @@ class Request(BaseModel):
 
 class RegisterRequest(Request):
     email: str = _ADDRESS
-    password: str = _PASSWORD
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description='Required, unless MAILPROOF_PASSWORDLESS is "only": then refused (422), '
+        "since the account is the address alone.",
+    )
 
 
 class LoginRequest(Request):
