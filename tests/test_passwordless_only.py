@@ -196,3 +196,12 @@ def test_a_sign_up_by_link_is_fine_where_sign_in_by_link_is(config, mode):
 def test_a_freshness_bound_of_zero_is_refused(config):
     with pytest.raises(ConfigurationError, match="FRESH_LOGIN_MAX_AGE"):
         create_app(config)
+
+
+def test_the_openapi_document_leaves_the_removed_endpoints_out(app):
+    paths = app.test_client().get("/api/openapi.json").get_json()["paths"]
+
+    assert "/api/register" in paths
+    assert "/api/change-email" in paths
+    assert not {"/api/login", "/api/change-password", "/api/reset", "/api/reset-code"} & set(paths)
+    assert "/api/reset-request" not in paths

@@ -28,7 +28,7 @@ from ..errors import (
     TokenSuperseded,
     TokenUsed,
 )
-from ..links import is_served
+from ..links import PASSWORD_ENDPOINTS, is_served
 from .responses import ApiError, error_response, field_error
 from .schemas import Error
 
@@ -96,9 +96,12 @@ def describe_api(app: Flask) -> SpecTree:
         naming_strategy=lambda model: model.__name__,
     )
     prefix = f"{api_bp.name}."
+    # With MAILPROOF_PASSWORDLESS = "only" the password endpoints answer 404: not documented.
+    settings = app.extensions["mailproof"].settings
+    removed = frozenset() if settings.passwords_enabled else PASSWORD_ENDPOINTS
     for endpoint, view in list(app.view_functions.items()):
         declaration = getattr(view, _DECLARATION, None)
-        if endpoint.startswith(prefix) and declaration is not None:
+        if endpoint.startswith(prefix) and declaration is not None and endpoint not in removed:
             app.view_functions[endpoint] = declaration.apply(spec, view)
     # The generator walks this app's routes the first time the document is asked for.
     spec.app = app
