@@ -9,6 +9,7 @@ import typing as t
 
 import pytest
 from flask import Flask
+from flask import session as flask_session
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
@@ -18,6 +19,7 @@ from demo.models import db, models
 from flask_mailproof import passwords as passwords_module
 from flask_mailproof.addresses import address_key, parse_address
 from flask_mailproof.clock import utcnow
+from flask_mailproof.sessions import begin_session
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Tokens
 from helpers import PASSWORD, Mail, logged_text, parse_mail, secrets_in, submit, test_config
@@ -71,13 +73,14 @@ def outbox(app: Flask) -> t.Callable[..., list[Mail]]:
 
 @pytest.fixture
 def make_user(app: Flask) -> t.Callable[..., t.Any]:
-    """Return a factory creating an account directly (no mail): ``make_user(email, ...)``."""
+    """Return a factory creating an account directly (no mail): ``make_user(email, ...)``;
+    ``password=None`` makes an account without a password (it signs in by mail)."""
     counter = iter(range(1, 1_000_000))
 
     def make(
         email_address: str | None = None,
         *,
-        password: str = PASSWORD,
+        password: str | None = PASSWORD,
         confirmed: bool = True,
         **columns: t.Any,
     ) -> t.Any:
@@ -87,7 +90,9 @@ def make_user(app: Flask) -> t.Callable[..., t.Any]:
             user = models.user(
                 email=address.email,
                 email_key=address.key,
-                password_hash=current_state().passwords.hash(password),
+                password_hash=None
+                if password is None
+                else current_state().passwords.hash(password),
                 registered_at=columns.pop("registered_at", now),
                 confirmed_at=now if confirmed else None,
                 **columns,
@@ -109,6 +114,30 @@ def login(client: FlaskClient) -> t.Callable[..., TestResponse]:
         response = submit(client, "/login", {"email": email_address, "password": password, **extra})
         assert response.status_code == 302, response.get_data(as_text=True)
         return response
+
+    return log_in
+
+
+@pytest.fixture
+def login_by_mail(app: Flask, client: FlaskClient) -> t.Callable[..., None]:
+    """Return a function logging ``client`` in as if by an emailed link or code.
+
+    The real :func:`~flask_mailproof.sessions.begin_session` runs in a request context of the
+    app, and ``client`` gets the session cookie it set; freeze or move time around it to make
+    the login fresh or stale.
+    """
+
+    def log_in(email_address: str, method: str = "email_link") -> None:
+        with app.test_request_context():
+            user = db.session.scalars(
+                select(models.user).where(models.user.email_key == address_key(email_address))
+            ).one()
+            begin_session(user, remember=False, method=method)  # type: ignore[arg-type]
+            response = app.response_class()
+            app.session_interface.save_session(app, flask_session, response)
+        for header in response.headers.getlist("Set-Cookie"):
+            name, _, rest = header.partition("=")
+            client.set_cookie(name, rest.split(";", 1)[0])
 
     return log_in
 

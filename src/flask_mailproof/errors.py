@@ -87,6 +87,14 @@ class InvalidCredentials(MailproofError):
     """The address and password do not name an account; deliberately says no more."""
 
 
+class FreshLoginRequired(MailproofError):
+    """An account without a password must have signed in by an emailed link or code lately.
+
+    Where others type their current password (a password or address change), such an account
+    shows a recent proof of its mailbox instead (``MAILPROOF_FRESH_LOGIN_MAX_AGE``).
+    """
+
+
 class PasswordRejected(MailproofError):
     """A new password breaks the policy.
 

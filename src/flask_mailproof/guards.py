@@ -22,6 +22,7 @@ from flask import request
 from .clock import utcnow
 from .errors import CodeInvalid, InvalidCredentials, RateLimited
 from .limits import FAILURES_PER_ADDRESS, attempt_key
+from .sessions import mailbox_proven_within
 from .state import current_state
 
 #: The rule counting failed logins (wrong passwords and codes) per client IP.
@@ -92,6 +93,13 @@ def counting_failures(email: str | None = None) -> t.Iterator[None]:
         if key is not None:
             limits.count_failure(FAILURES_PER_ADDRESS, key)
         raise
+
+
+def fresh_mailbox_proof() -> bool:
+    """Tell whether this login began by an emailed link or code within
+    ``MAILPROOF_FRESH_LOGIN_MAX_AGE``: what an account without a password shows instead of one.
+    """
+    return mailbox_proven_within(current_state().settings.fresh_login_max_age)
 
 
 def passes_confirmation_gate(user: t.Any) -> bool:

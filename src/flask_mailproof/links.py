@@ -29,6 +29,30 @@ MAILED_LINKS: dict[Purpose, tuple[str, str]] = {
 }
 
 
+#: What ``MAILPROOF_PASSWORDLESS = "only"`` removes (each answers 404): the password pages and
+#: API endpoints. The login page stays, with the sign-in by mail as its only option.
+PASSWORD_ENDPOINTS = frozenset(
+    {
+        "mailproof.change_password",
+        "mailproof.reset_request",
+        "mailproof.reset_password",
+        "mailproof_api.login",
+        "mailproof_api.change_password_endpoint",
+        "mailproof_api.reset_request",
+        "mailproof_api.reset",
+        "mailproof_api.reset_code",
+    }
+)
+
+
+def is_served(endpoint: str) -> bool:
+    """Tell whether the application serves ``endpoint``: registered, and not removed by
+    ``MAILPROOF_PASSWORDLESS = "only"``. Pages and mails link to optional flows only then."""
+    if endpoint not in current_app.view_functions:
+        return False
+    return current_state().settings.passwords_enabled or endpoint not in PASSWORD_ENDPOINTS
+
+
 def mailed_link(purpose: Purpose, token: str) -> str:
     """Return the absolute link that carries ``token`` to its page.
 

@@ -90,6 +90,12 @@ class Settings:
     #: A sign-in request for an address without an account mails a link whose button creates
     #: the account, already confirmed and without a password. The requester's answer is the same.
     passwordless_signup: bool = False
+    #: Seconds after a sign-in by emailed link or code during which an account without a
+    #: password (or any account, with ``passwordless = "only"``) may change its password or
+    #: address: the fresh proof of the mailbox stands in for the current password others type.
+    #: Ten minutes: long enough to open the mail and fill in a form, short enough that a session
+    #: left open on a shared computer cannot take the account over later.
+    fresh_login_max_age: int = 600
     #: Where verified contact messages are delivered (a bare address). Without one, verified
     #: messages are only kept in the database and announced by the ``contact_verified`` signal.
     contact_recipient: str | None = None
@@ -260,6 +266,7 @@ class Settings:
         _check_types(self)
         self._check_base_url(debug=debug)
         self._check_features()
+        self._check_passwordless()
         if self.password_min_length < 8:
             raise ConfigurationError("MAILPROOF_PASSWORD_MIN_LENGTH below 8 is never safe.")
         # 64 characters of up to 4 UTF-8 bytes each must always fit (NIST SP 800-63B).
@@ -273,6 +280,32 @@ class Settings:
         for name in _NOT_NEGATIVE:
             if getattr(self, name) < 0:
                 raise ConfigurationError(f"{PREFIX}{name.upper()} must not be negative.")
+
+    @property
+    def passwords_enabled(self) -> bool:
+        """Whether passwords exist at all (every mode but ``MAILPROOF_PASSWORDLESS = "only"``)."""
+        return self.passwordless is not PasswordlessMode.ONLY
+
+    def _check_passwordless(self) -> None:
+        """Refuse the combinations of the sign-in settings that could only be a mistake."""
+        if self.passwordless_signup and self.passwordless is PasswordlessMode.OFF:
+            raise ConfigurationError(
+                "MAILPROOF_PASSWORDLESS_SIGNUP needs sign-in by emailed link: set "
+                'MAILPROOF_PASSWORDLESS to "on" or "only".'
+            )
+        if self.passwords_enabled:
+            return
+        # Each of these only shapes a password page or a reset mail, which "only" removes.
+        if self.reset_notify_unknown:
+            raise ConfigurationError(
+                'MAILPROOF_RESET_NOTIFY_UNKNOWN does nothing with MAILPROOF_PASSWORDLESS = "only": '
+                "there is no password to reset. Remove it."
+            )
+        if "reset" in self.frontend_urls:
+            raise ConfigurationError(
+                'MAILPROOF_FRONTEND_URLS["reset"] does nothing with MAILPROOF_PASSWORDLESS = '
+                '"only": no reset link is ever mailed. Remove it.'
+            )
 
     def _check_base_url(self, *, debug: bool) -> None:
         if self.base_url is None:
@@ -452,6 +485,7 @@ _POSITIVE = (
     "delivery_batch_size",
     "delivery_concurrency",
     "health_max_outbox_age",
+    "fresh_login_max_age",
 )
 #: Settings where 0 means "none" (no wait, no grace).
 _NOT_NEGATIVE = ("resend_interval", "unconfirmed_grace")

@@ -1072,6 +1072,30 @@ STORIES: dict[
         # Five went through; then the address's lock refuses the form (429), as it should.
         lambda model: model.wrong_guesses.windows[0][1] == 5,
     ),
+    # Not a finding: the path through an account without a password. The owner confirms after
+    # the attacker signed up again, so the password goes; the attacker's password is then a
+    # wrong one (counted), and the owner's reset sets the first password, which logs in.
+    "an account left without a password: a reset sets one, then login works": (
+        "the attacker signs up",
+        [
+            ("time_passes", {"seconds": 200}),
+            ("owner_registers", {}),
+            ("time_passes", {"seconds": 200}),
+            ("attacker_registers", {"data": Scripted("new")}),
+            ("owner_confirms", {}),
+            (
+                "attacker_logs_in",
+                {"data": Scripted("maple river 103 quartz lantern"), "remember": False},
+            ),
+            ("owner_resets_the_password", {}),
+            ("owner_logs_in", {"remember": False}),
+        ],
+        lambda model: (
+            [proof.kind for proof in model.proofs] == ["confirmation", "reset"]
+            and model.wrong_guesses.windows[0][1] == 1
+            and bool(model.owner.login)
+        ),
+    ),
     "finding 6: the attacker's pending move survives the owner's reset": (
         "the attacker asked to move the owner's confirmed account",
         [("owner_asks_for_a_reset", {}), ("owner_resets_the_password", {})],

@@ -392,3 +392,36 @@ def test_a_code_past_its_tries_answers_like_an_unknown_address(app, make_user, o
 
     assert known == unknown
     assert {status for status, _ in known} == {400}
+
+
+@pytest.fixture
+def passwordless_account(make_user):
+    make_user("nopass@example.com", password=None)
+    make_user(KINDS["confirmed"])
+
+
+@pytest.mark.usefixtures("passwordless_account")
+def test_login_answers_an_account_without_a_password_as_a_wrong_password(app):
+    """Byte for byte: nobody learns which accounts sign in by mail only."""
+    found = {}
+    for kind, email in {"unknown": "nopass@example.com", "wrong": KINDS["confirmed"]}.items():
+        client = app.test_client()
+        data = {"email": email, "password": WRONG}
+        found[kind] = answer(app, client, submit(client, "/login", data), email)
+
+    assert found["unknown"][0] == 422
+    assert found["wrong"] == found["unknown"]
+
+
+@HASHED_AS_IN_PRODUCTION
+@pytest.mark.usefixtures("passwordless_account")
+def test_login_takes_as_long_for_an_account_without_a_password(app):
+    """The dummy hash is verified for it, as for an unknown address: no skipped hash shows."""
+    assert_same_time(
+        app,
+        "/login",
+        {
+            "wrong password": lambda n: {"email": KINDS["confirmed"], "password": WRONG},
+            "no password": lambda n: {"email": "nopass@example.com", "password": WRONG},
+        },
+    )

@@ -33,6 +33,7 @@ def account(user: UserMixin, *, bounce: SuppressionMixin | None = None) -> Accou
     return Account(
         email=user.email,
         confirmed=user.is_confirmed,
+        has_password=user.password_hash is not None,
         confirmed_at=user.confirmed_at,
         registered_at=user.registered_at,
         undeliverable=None

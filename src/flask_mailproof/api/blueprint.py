@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing as t
 
-from flask import Blueprint, Flask, Response, current_app, jsonify
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request
 from flask_wtf.csrf import CSRFError
 from spectree import Response as SpecResponse
 from spectree import SpecTree
@@ -16,6 +16,7 @@ from ..errors import (
     AlreadyConfirmed,
     CodeExpired,
     CodeInvalid,
+    FreshLoginRequired,
     HeaderInjection,
     InvalidAddress,
     InvalidContactField,
@@ -27,6 +28,7 @@ from ..errors import (
     TokenSuperseded,
     TokenUsed,
 )
+from ..links import PASSWORD_ENDPOINTS, is_served
 from .responses import ApiError, error_response, field_error
 from .schemas import Error
 
@@ -94,9 +96,12 @@ def describe_api(app: Flask) -> SpecTree:
         naming_strategy=lambda model: model.__name__,
     )
     prefix = f"{api_bp.name}."
+    # With MAILPROOF_PASSWORDLESS = "only" the password endpoints answer 404: not documented.
+    settings = app.extensions["mailproof"].settings
+    removed = frozenset() if settings.passwords_enabled else PASSWORD_ENDPOINTS
     for endpoint, view in list(app.view_functions.items()):
         declaration = getattr(view, _DECLARATION, None)
-        if endpoint.startswith(prefix) and declaration is not None:
+        if endpoint.startswith(prefix) and declaration is not None and endpoint not in removed:
             app.view_functions[endpoint] = declaration.apply(spec, view)
     # The generator walks this app's routes the first time the document is asked for.
     spec.app = app
@@ -113,6 +118,13 @@ def api_document() -> dict[str, t.Any]:
 def openapi() -> Response:
     """Serve the generated OpenAPI 3.1 document."""
     return jsonify(api_document())
+
+
+@api_bp.before_request
+def _refuse_removed_endpoints() -> None:
+    # MAILPROOF_PASSWORDLESS = "only": the password endpoints are gone (404 in the API's shape).
+    if request.endpoint is not None and not is_served(request.endpoint):
+        abort(404)
 
 
 @api_bp.errorhandler(ApiError)
@@ -157,6 +169,13 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     ),
     CodeExpired: (410, "code_expired", "This code has expired; ask for a new one."),
     HeaderInjection: (400, "invalid_header_value", "A value holds a line break."),
+    # Where others send their current password, an account without one shows a recent
+    # sign-in by mail; 403 like not_confirmed: logged in, but not enough for this.
+    FreshLoginRequired: (
+        403,
+        "fresh_login_required",
+        "Sign in by an emailed link or code first; then send this again, without a password.",
+    ),
 }
 
 

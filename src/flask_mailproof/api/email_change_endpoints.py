@@ -9,7 +9,7 @@ from ..flows.email_change import (
     request_email_change,
     revert_email_change,
 )
-from ..guards import counting_failures, limit_ip
+from ..guards import counting_failures, fresh_mailbox_proof, limit_ip
 from .access import logged_in_user
 from .blueprint import api_bp, documented
 from .responses import json_response, parse_body
@@ -21,18 +21,23 @@ CHANGE_REQUESTED = "A link is on its way to the new address; nothing changes unt
 
 @api_bp.post("/change-email")
 @documented(
-    body=ChangeEmailRequest, responses={202: Message, 401: Error, 429: Error}, tags=("address",)
+    body=ChangeEmailRequest,
+    responses={202: Message, 401: Error, 403: Error, 429: Error},
+    tags=("address",),
 )
 def change_email() -> Response:
     """Mail a link to the new address, which the account moves to when it is used.
 
-    Unconfirmed accounts fix a mistyped address this way too.
+    Unconfirmed accounts fix a mistyped address this way too. An account without a password
+    sends no current password: its login must have begun by an emailed link or code lately.
     """
     limit_ip("email_change")
     user = logged_in_user()
     body = parse_body(ChangeEmailRequest)
     with counting_failures(user.email):
-        request_email_change(user, body.email, body.current_password)
+        request_email_change(
+            user, body.email, body.current_password, mailbox_proven=fresh_mailbox_proof()
+        )
     return json_response(Message(message=CHANGE_REQUESTED), 202)
 
 

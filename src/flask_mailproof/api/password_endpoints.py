@@ -10,7 +10,7 @@ from ..flows.password_reset import (
     reset_password,
     reset_password_with_code,
 )
-from ..guards import counting_failures, limit_ip
+from ..guards import counting_failures, fresh_mailbox_proof, limit_ip
 from ..sessions import begin_session
 from .access import confirmed_user
 from .blueprint import api_bp, documented
@@ -64,10 +64,16 @@ def reset_code() -> Response:
     body=ChangePasswordRequest, responses={200: Message, 401: Error, 403: Error}, tags=("password",)
 )
 def change_password_endpoint() -> Response:
-    """Change the password; every other session ends, this one goes on with a fresh cookie."""
+    """Change the password; every other session ends, this one goes on with a fresh cookie.
+
+    An account without a password sets its first one: instead of the current password, its
+    login must have begun by an emailed link or code lately (MAILPROOF_FRESH_LOGIN_MAX_AGE).
+    """
     user = confirmed_user()
     body = parse_body(ChangePasswordRequest)
     with counting_failures(user.email):
-        change_password(user, body.current_password, body.password)
+        change_password(
+            user, body.current_password, body.password, mailbox_proven=fresh_mailbox_proof()
+        )
     begin_session(user, remember=False)
     return json_response(Message(message="Your password was changed."))

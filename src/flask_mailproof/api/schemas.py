@@ -23,7 +23,13 @@ class Request(BaseModel):
 
 class RegisterRequest(Request):
     email: str = _ADDRESS
-    password: str = _PASSWORD
+    password: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=4096,
+        description='Required, unless MAILPROOF_PASSWORDLESS is "only": then refused (422), '
+        "since the account is the address alone.",
+    )
 
 
 class LoginRequest(Request):
@@ -72,6 +78,10 @@ class Undeliverable(BaseModel):
 class Account(BaseModel):
     email: str
     confirmed: bool
+    has_password: bool = Field(
+        description="false: the account signs in by emailed link or code only; a password "
+        "change sets its first one (after a recent sign-in by mail), as a reset does."
+    )
     confirmed_at: dt.datetime | None
     registered_at: dt.datetime
     undeliverable: Undeliverable | None = Field(
@@ -119,11 +129,22 @@ class ResetCodeRequest(Request):
     password: str = _PASSWORD
 
 
+#: Accounts without a password send none: a recent sign-in by emailed link stands in for it.
+_CURRENT_PASSWORD = Field(
+    default=None,
+    min_length=1,
+    max_length=4096,
+    description="Required when the account has a password (Account.has_password); accounts "
+    "without one omit it and must have signed in by an emailed link or code lately, or the "
+    "answer is 403 fresh_login_required.",
+)
+
+
 class ChangePasswordRequest(Request):
-    current_password: str = _PASSWORD
+    current_password: str | None = _CURRENT_PASSWORD
     password: str = _PASSWORD
 
 
 class ChangeEmailRequest(Request):
     email: str = _ADDRESS
-    current_password: str = _PASSWORD
+    current_password: str | None = _CURRENT_PASSWORD

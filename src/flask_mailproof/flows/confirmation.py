@@ -208,7 +208,8 @@ def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
         .values(values)
     )
     settle_proof(user, statement, Purpose.CONFIRM, AlreadyConfirmed())
-    if not keep_password:
+    # With no passwords at all ("only") there is nothing to choose: no reset mail.
+    if not keep_password and state.settings.passwords_enabled:
         queue_reset_mail(user)
         log.info(
             "contested sign-up of user %s confirmed; password removed, reset mailed",

@@ -16,7 +16,6 @@ from ..clock import utcnow
 from ..errors import (
     AddressTaken,
     InvalidAddress,
-    InvalidCredentials,
     RateLimited,
     TokenSuperseded,
     TokenUsed,
@@ -29,21 +28,18 @@ from ..signals import email_changed
 from ..state import current_state
 from ..tokens import digest, same
 from .accounts import bump_counters, delete_login_sessions, find_user, read_claim
+from .reauthentication import check_presence
 from .suppression import forget_bounce
 
 log = auth_logger("flask_mailproof.email_change")
 
 
-def _new_address(user: UserMixin, email: str, password: str) -> Address:
+def _new_address(
+    user: UserMixin, email: str, password: str | None, *, mailbox_proven: bool
+) -> Address:
     state = current_state()
     address = parse_address(email, check_deliverability=state.settings.check_deliverability)
-    if not state.passwords.verify(user.password_hash, password):
-        log.info(
-            "address change refused for user %s: wrong password",
-            user.id,
-            extra={"account_id": user.id},
-        )
-        raise InvalidCredentials()
+    check_presence(user, password, mailbox_proven=mailbox_proven, action="address change")
     if address.email == user.email:
         raise InvalidAddress(gettext("This is your address already."))
     return address
@@ -72,7 +68,9 @@ def email_change_token(user: UserMixin, email: str) -> str:
     )
 
 
-def request_email_change(user: UserMixin, email: str, password: str) -> Address:
+def request_email_change(
+    user: UserMixin, email: str, password: str | None, *, mailbox_proven: bool = False
+) -> Address:
     """Mail a link to ``email`` that moves ``user`` there; nothing changes until it is used.
 
     The same for confirmed accounts and for unconfirmed ones fixing a mistyped address (whose
@@ -83,10 +81,12 @@ def request_email_change(user: UserMixin, email: str, password: str) -> Address:
 
     :raises InvalidAddress: not an address, or the account's own.
     :raises InvalidCredentials: ``password`` is not the account's.
+    :raises FreshLoginRequired: an account without a password that did not sign in by mail
+        lately (see :func:`.reauthentication.check_presence`).
     :raises RateLimited: the account asked too often (``MAILPROOF_LIMIT_EMAIL_CHANGE_PER_ACCOUNT``).
     """
     state = current_state()
-    address = _new_address(user, email, password)
+    address = _new_address(user, email, password, mailbox_proven=mailbox_proven)
     wait = state.limits.hit("email_change_per_account", str(user.id))
     if wait is not None:
         raise RateLimited(wait)

@@ -24,7 +24,8 @@ def authenticate(email: str, password: str) -> UserMixin:
     is replaced. Logging in changes ``last_login_at``, which every outstanding reset link is
     bound to.
 
-    :raises InvalidCredentials: for a wrong password and for an unknown address alike.
+    :raises InvalidCredentials: for a wrong password, an unknown address and an account
+        without a password alike.
     :raises RateLimited: too many failures for this address lately.
     """
     state = current_state()
@@ -41,6 +42,9 @@ def authenticate(email: str, password: str) -> UserMixin:
             "login refused for %s: locked for %ss after failed logins", who, wait, extra=account
         )
         raise RateLimited(wait)
+    # No account, or one without a password (it signs in by mail): verify() spends a dummy
+    # hash and says no, so the answer, its time and the failure it counts are a wrong
+    # password's, and nobody learns which addresses have an account or a password.
     password_hash = user.password_hash if user is not None else None
     if not state.passwords.verify(password_hash, password) or user is None:
         log.info("failed login for %s", who, extra=account)

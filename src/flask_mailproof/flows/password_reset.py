@@ -77,7 +77,8 @@ def queue_reset_mail(user: UserMixin) -> None:
     code = None
     if state.settings.verification_codes is not CodeMode.OFF:
         code = issue_code(user, Purpose.RESET)
-    state.outbox.queue(user.email, "reset", _reset_mail_context(reset_token(user), code))
+    context = _reset_mail_context(reset_token(user), code, first=user.password_hash is None)
+    state.outbox.queue(user.email, "reset", context)
 
 
 def _bump_reset_counter(user_id: int) -> None:
@@ -91,12 +92,14 @@ def _bump_reset_counter(user_id: int) -> None:
     )
 
 
-def _reset_mail_context(token: str, code: str | None) -> dict[str, t.Any]:
+def _reset_mail_context(token: str, code: str | None, *, first: bool) -> dict[str, t.Any]:
+    """The reset mail's context; ``first``: the account has no password, the mail sets one."""
     state = current_state()
     only_code = state.settings.verification_codes is CodeMode.ONLY
     return {
         "link": None if only_code else mailed_link(Purpose.RESET, token),
         "code": code,
+        "first_password": first,
         "expires_in": describe_duration(state.tokens.max_age(Purpose.RESET)),
     }
 
@@ -118,7 +121,8 @@ def _answer_unknown_address(address: Address) -> None:
     find_user_by_id(0)
     decoy = state.tokens.issue_claim(ResetClaim(user_id=0, counter=0, state=digest(0)))
     decoy_code = None if state.settings.verification_codes is CodeMode.OFF else "000000"
-    state.outbox.queue_decoy(address.email, "reset", _reset_mail_context(decoy, decoy_code))
+    context = _reset_mail_context(decoy, decoy_code, first=False)
+    state.outbox.queue_decoy(address.email, "reset", context)
 
 
 def _read(token: str) -> tuple[UserMixin, ResetClaim]:

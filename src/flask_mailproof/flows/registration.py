@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from ..addresses import parse_address
 from ..clock import utcnow
-from ..links import external_url
+from ..errors import PasswordRejected
+from ..i18n import gettext
+from ..links import external_url, is_served
 from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
 from ..signals import confirmation_sent, user_registered
@@ -23,8 +24,11 @@ from .confirmation import (
 log = auth_logger("flask_mailproof.registration")
 
 
-def register_user(email: str, password: str) -> str:
+def register_user(email: str, password: str | None) -> str:
     """Register ``email`` with ``password``, or tell the address's owner someone tried.
+
+    With ``MAILPROOF_PASSWORDLESS = "only"`` there is no password (``None``): the account is
+    the address alone, and the confirmation link (later a sign-in link) is how it is used.
 
     Every outcome returns a receipt of the same shape, does the same costly work (one
     password hash) and writes one mail, so neither the answer nor its timing reveals an
@@ -35,12 +39,12 @@ def register_user(email: str, password: str) -> str:
     :returns: the sign-up receipt for the registering browser to keep: confirming from that
         browser proves that it chose the password (see :func:`.confirmation.confirm_email`).
     :raises InvalidAddress: ``email`` is not an address we accept.
-    :raises PasswordRejected: the password breaks the policy.
+    :raises PasswordRejected: the password breaks the policy, is missing, or is given where
+        passwords are off.
     """
     state = current_state()
     address = parse_address(email, check_deliverability=state.settings.check_deliverability)
-    state.passwords.check_policy(password, user_inputs=(address.email,))
-    password_hash = state.passwords.hash(password)
+    password_hash = _new_password_hash(password, address.email)
     receipt = signup_receipt(address.key, password_hash)
 
     existing = find_user(address)
@@ -75,7 +79,24 @@ def register_user(email: str, password: str) -> str:
     return receipt
 
 
-def _answer_existing_account(user: UserMixin, password_hash: str) -> None:
+def _new_password_hash(password: str | None, email: str) -> str | None:
+    """Check and hash a sign-up's password; in "only" mode there must be none.
+
+    Every outcome of a sign-up hashes exactly once, or (with no passwords) never: the time
+    taken is the same for new and existing addresses either way.
+    """
+    state = current_state()
+    if not state.settings.passwords_enabled:
+        if password is not None:
+            raise PasswordRejected(gettext("This site uses no passwords; leave it out."))
+        return None
+    if password is None:
+        raise PasswordRejected(gettext("Choose a password."))
+    state.passwords.check_policy(password, user_inputs=(email,))
+    return state.passwords.hash(password)
+
+
+def _answer_existing_account(user: UserMixin, password_hash: str | None) -> None:
     """Sign an unconfirmed account up again, or warn a confirmed account's owner."""
     if not user.is_confirmed:
         _sign_up_again(user, password_hash)
@@ -100,7 +121,7 @@ def _answer_existing_account(user: UserMixin, password_hash: str) -> None:
     log.info("registration attempted for existing user %s", user.id, extra={"account_id": user.id})
 
 
-def _sign_up_again(user: UserMixin, password_hash: str) -> None:
+def _sign_up_again(user: UserMixin, password_hash: str | None) -> None:
     """Give an unconfirmed account the new sign-up's password, end its sessions, mail a link.
 
     Nothing has proven who owns the mailbox yet, so the first sign-up's password is worth no
@@ -149,6 +170,6 @@ def _sign_up_again(user: UserMixin, password_hash: str) -> None:
 
 def _reset_link() -> str | None:
     """Return the reset page's link if the application serves one."""
-    if "mailproof.reset_request" not in current_app.view_functions:
+    if not is_served("mailproof.reset_request"):
         return None
     return external_url("mailproof.reset_request")

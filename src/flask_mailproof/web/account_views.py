@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -16,7 +16,7 @@ from ..i18n import gettext
 from ..sessions import begin_session, end_session, keep_signup_address, keep_signup_receipt
 from ..state import current_state
 from .blueprint import bp
-from .forms import ButtonForm, LoginForm, RegisterForm
+from .forms import ButtonForm, LoginForm, RegisterAddressForm, RegisterForm
 from .gating import confirmed_required
 from .limits import limit_per_ip, too_many_requests
 from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_flow_error
@@ -25,10 +25,13 @@ from .pages import FORM_ERROR_STATUS, add_field_error, is_safe_next, page, show_
 @bp.route("/register", methods=["GET", "POST"])
 @limit_per_ip("signup")
 def register() -> Response:
-    form = RegisterForm()
+    # MAILPROOF_PASSWORDLESS = "only": the address alone; its mailbox is the only credential.
+    with_password = current_state().settings.passwords_enabled
+    form = RegisterForm() if with_password else RegisterAddressForm()
     if form.validate_on_submit():
         try:
-            receipt = register_user(form.email.data, form.password.data)
+            password = form.password.data if with_password else None
+            receipt = register_user(form.email.data, password)
         except (InvalidAddress, PasswordRejected) as error:
             show_flow_error(form, error)
         else:
@@ -43,8 +46,10 @@ def register() -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Response:
-    form = LoginForm()
     next_url = request.args.get("next")
+    if not current_state().settings.passwords_enabled:
+        return _login_by_mail_only(next_url)
+    form = LoginForm()
     if form.validate_on_submit():
         # Failures count per IP (here) and per address (in the flow); a success resets neither.
         try:
@@ -63,6 +68,14 @@ def login() -> Response:
     return page(
         "login.html", status, form=form, next_url=next_url if is_safe_next(next_url) else None
     )
+
+
+def _login_by_mail_only(next_url: str | None) -> Response:
+    """The login page with no password field: a password cannot be posted, only mail asked for."""
+    if request.method == "POST":
+        abort(404)
+    safe_next = next_url if is_safe_next(next_url) else None
+    return page("login_by_mail.html", next_url=safe_next)
 
 
 @bp.route("/logout", methods=["POST"])

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import typing as t
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, abort, g, request
 
 from ..i18n import current_language
+from ..links import is_served
 from ..state import current_state
 
 #: Named ``mailproof``; its templates live in the package's ``templates/mailproof``, its
@@ -25,11 +26,18 @@ def _template_helpers() -> dict[str, t.Any]:
     # Pages link to optional flows (reset, email change) only where the app serves them, and
     # state limits (password length...) from the settings, never from app.config.
     return {
-        "mailproof_has": lambda endpoint: endpoint in current_app.view_functions,
+        "mailproof_has": is_served,
         "mailproof_settings": current_state().settings,
         # For <html lang> of pages and mails.
         "mailproof_lang": current_language(),
     }
+
+
+@bp.before_request
+def _refuse_removed_pages() -> None:
+    # MAILPROOF_PASSWORDLESS = "only": the password pages are gone, as if never registered.
+    if request.endpoint is not None and not is_served(request.endpoint):
+        abort(404)
 
 
 @bp.app_template_global()

@@ -39,6 +39,7 @@ from ..sessions import (
     signup_address,
     signup_receipt,
 )
+from ..state import current_state
 from .blueprint import bp
 from .forms import ButtonForm, EmailForm
 from .limits import limit_per_ip
@@ -90,7 +91,7 @@ def _after_mailbox_proof(user: UserMixin, logged_in_as: int | None) -> None:
     """Carry the confirming browser's login over the ended sessions; say what happened."""
     if logged_in_as == user.id:
         begin_session(user, remember=False)
-    if user.password_hash is None:
+    if user.password_hash is None and current_state().settings.passwords_enabled:
         flash(
             gettext(
                 "Your address is confirmed. It was signed up for more than once, so no "

@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 
 from ..errors import (
     AddressTaken,
+    FreshLoginRequired,
     InvalidAddress,
     InvalidCredentials,
     RateLimited,
@@ -17,14 +18,16 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..flows import email_change
-from ..guards import counting_failures
+from ..flows.reauthentication import proves_by_mailbox
+from ..guards import counting_failures, fresh_mailbox_proof
 from ..i18n import gettext
 from .blueprint import bp
-from .forms import ButtonForm, ChangeEmailForm
+from .forms import ButtonForm, ChangeEmailByMailboxForm, ChangeEmailForm
 from .limits import limit_per_ip, too_many_requests
 from .pages import (
     FORM_ERROR_STATUS,
     add_field_error,
+    fresh_login_page,
     keep_referrer_on_site,
     page,
     show_flow_error,
@@ -35,16 +38,24 @@ from .pages import (
 @limit_per_ip("email_change")
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
 def change_email() -> Response:
-    form = ChangeEmailForm()
     user = current_user._get_current_object()
+    # Without a password, a fresh sign-in by mail stands in for it (flows.reauthentication).
+    by_mailbox = proves_by_mailbox(user)
+    if by_mailbox and not fresh_mailbox_proof():
+        return fresh_login_page()
+    form = ChangeEmailByMailboxForm() if by_mailbox else ChangeEmailForm()
     if form.validate_on_submit():
+        typed = None if by_mailbox else form.current_password.data
         try:
             with counting_failures(user.email):
                 address = email_change.request_email_change(
-                    user, form.email.data, form.current_password.data
+                    user, form.email.data, typed, mailbox_proven=fresh_mailbox_proof()
                 )
+        except FreshLoginRequired:
+            return fresh_login_page()
         except InvalidCredentials:
-            add_field_error(form.current_password, gettext("This is not your current password."))
+            field = getattr(form, "current_password", form.email)
+            add_field_error(field, gettext("This is not your current password."))
         except InvalidAddress as error:
             show_flow_error(form, error)
         except RateLimited as limited:

@@ -99,6 +99,12 @@ class RegisterForm(FlaskForm):
     password, password_confirm = _new_password_fields()
 
 
+class RegisterAddressForm(FlaskForm):
+    """Registration with ``MAILPROOF_PASSWORDLESS = "only"``: the address, nothing else."""
+
+    email = _email_field(check_address=True)
+
+
 class LoginForm(FlaskForm):
     email = _email_field()
     password = PasswordField(
@@ -171,7 +177,19 @@ class ChangePasswordForm(FlaskForm):
     password, password_confirm = _new_password_fields(check_policy=False)
 
 
+class SetPasswordForm(FlaskForm):
+    """A first password, for an account without one that just signed in by an emailed link."""
+
+    password, password_confirm = _new_password_fields()
+
+
 class ChangeEmailForm(FlaskForm):
     # As for a new password: the current password is the flow's first check.
     email = _email_field(lazy_gettext("New email address"))
     current_password = _current_password_field()
+
+
+class ChangeEmailByMailboxForm(FlaskForm):
+    """The new address, for an account that proves itself by a fresh sign-in link instead."""
+
+    email = _email_field(lazy_gettext("New email address"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typing as t
 from urllib.parse import urlsplit
 
-from flask import render_template
+from flask import render_template, request
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidAddress, PasswordRejected
@@ -56,3 +56,14 @@ def keep_referrer_on_site(response: Response) -> Response:
     """
     response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+def fresh_login_page() -> Response:
+    """Say that this change needs a sign-in by an emailed link first, and offer one.
+
+    Shown to accounts that prove themselves by their mailbox (no password, or
+    ``MAILPROOF_PASSWORDLESS = "only"``) when their login is not fresh: after the link, the
+    sign-in comes back to this page. A form posted without one is refused (403).
+    """
+    status = 403 if request.method == "POST" else 200
+    return page("fresh_login_required.html", status, next_url=request.path)

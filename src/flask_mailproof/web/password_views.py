@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from ..errors import (
+    FreshLoginRequired,
     InvalidAddress,
     InvalidCredentials,
     PasswordRejected,
@@ -17,16 +18,18 @@ from ..errors import (
     TokenSuperseded,
 )
 from ..flows import password_change, password_reset
-from ..guards import counting_failures
+from ..flows.reauthentication import proves_by_mailbox
+from ..guards import counting_failures, fresh_mailbox_proof
 from ..i18n import gettext
 from ..sessions import begin_session, end_session
 from .blueprint import bp
-from .forms import ChangePasswordForm, EmailForm, PasswordResetForm
+from .forms import ChangePasswordForm, EmailForm, PasswordResetForm, SetPasswordForm
 from .gating import confirmed_required
 from .limits import limit_per_ip, too_many_requests
 from .pages import (
     FORM_ERROR_STATUS,
     add_field_error,
+    fresh_login_page,
     keep_referrer_on_site,
     page,
     show_flow_error,
@@ -75,6 +78,9 @@ def reset_password(token: str) -> Response:
 def _reset_form(token: str, *, action_token: str) -> Response:
     form = PasswordResetForm()
     try:
+        # Read first, changing nothing: the page asks an account without a password to set
+        # its first one, and a bad link gets its page before any form error.
+        user = password_reset.check_reset_token(token)
         if form.validate_on_submit():
             password_reset.reset_password(token, form.password.data)
             # A fresh session, as at login: nothing planted before the reset survives it.
@@ -86,13 +92,13 @@ def _reset_form(token: str, *, action_token: str) -> Response:
                 "success",
             )
             return redirect(url_for("mailproof.login"))
-        password_reset.check_reset_token(token)
     except TokenError as error:
         return _reset_link_problem(error)
     except PasswordRejected as error:
         show_flow_error(form, error)
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
-    return page("reset_password.html", status, form=form, token=action_token)
+    first = user.password_hash is None
+    return page("reset_password.html", status, form=form, token=action_token, first_password=first)
 
 
 def _reset_link_problem(error: TokenError) -> Response:
@@ -113,18 +119,27 @@ def _reset_link_problem(error: TokenError) -> Response:
 @bp.route("/change-password", methods=["GET", "POST"])
 @confirmed_required
 def change_password() -> Response:
-    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    # An account without a password sets its first one here, after a fresh sign-in by mail.
+    by_mailbox = proves_by_mailbox(user)
+    if by_mailbox and not fresh_mailbox_proof():
+        return fresh_login_page()
+    form = SetPasswordForm() if by_mailbox else ChangePasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        typed = None if by_mailbox else form.current_password.data
         try:
             with counting_failures(user.email):
                 password_change.change_password(
-                    user, form.current_password.data, form.password.data
+                    user, typed, form.password.data, mailbox_proven=fresh_mailbox_proof()
                 )
         except RateLimited as limited:
             return too_many_requests(limited.retry_after)
+        except FreshLoginRequired:
+            return fresh_login_page()
         except InvalidCredentials:
-            add_field_error(form.current_password, gettext("This is not your current password."))
+            # Without the field: the account got a password since this form was shown.
+            field = getattr(form, "current_password", form.password)
+            add_field_error(field, gettext("This is not your current password."))
         except PasswordRejected as error:
             show_flow_error(form, error)
         else:
@@ -133,4 +148,4 @@ def change_password() -> Response:
             flash(gettext("Your password is changed; every other session has ended."), "success")
             return redirect(url_for("mailproof.profile"))
     status = FORM_ERROR_STATUS if form.is_submitted() else 200
-    return page("change_password.html", status, form=form)
+    return page("change_password.html", status, form=form, first_password=by_mailbox)
