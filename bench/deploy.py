@@ -176,6 +176,7 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
         "confirmation_sent_at",
         "reset_counter",
         "email_change_counter",
+        "login_counter",
     )
     started = time.perf_counter()
     with app.app_context():
@@ -195,6 +196,7 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
                     False,
                     1,
                     now,
+                    0,
                     0,
                     0,
                 )
