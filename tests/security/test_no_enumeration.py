@@ -326,6 +326,7 @@ API_CALLS = {
     "/api/register": lambda email: {"email": email, "password": PASSWORD},
     "/api/login": lambda email: {"email": email, "password": WRONG},
     "/api/reset-request": lambda email: {"email": email},
+    "/api/login/email": lambda email: {"email": email},
 }
 
 

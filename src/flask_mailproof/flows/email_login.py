@@ -22,6 +22,7 @@ from ..errors import OtherDevice, TokenInvalid, TokenUsed
 from ..links import describe_duration, external_url, mailed_link
 from ..logs import auth_logger
 from ..models import UserMixin, new_stamp
+from ..redirects import is_safe_next
 from ..settings import CodeMode, PasswordlessMode
 from ..signals import email_confirmed, login_link_sent, user_logged_in, user_registered
 from ..state import current_state
@@ -104,6 +105,9 @@ def request_login_link(
     """
     state = current_state()
     address = parse_address(email)
+    # Checked again here, as the token carries it: whatever a caller passes, only a same-site
+    # path goes into a link.
+    next_url = next_url if is_safe_next(next_url) else ""
     if not state.limits.allow_address("login_link", address.email):
         return
     origin = _origin(user_agent)
