@@ -71,9 +71,11 @@ def login_email_confirm() -> Response:
 def login_email_code() -> Response:
     """Sign in with the 6-digit code from a sign-in mail; a wrong code is a failed login."""
     _require_passwordless()
+    # The body first, so malformed input answers 400 as on every endpoint; then whether
+    # codes are mailed at all.
+    body = parse_body(CodeRequest)
     if current_state().settings.verification_codes is CodeMode.OFF:
         abort(404)
-    body = parse_body(CodeRequest)
     with counting_failures(body.email):
         done = sign_in_with_code(
             body.email, body.code, receipt=signup_receipt(), logged_in_as=logged_in_account_id()
