@@ -232,6 +232,7 @@ def test_signing_in_to_a_pending_account_made_elsewhere_removes_its_password(app
 
     assert account_of(owner) == ADDRESS
     assert get_user(ADDRESS).password_hash is None
+    assert [m.kind for m in outbox(ADDRESS)][-1] == "reset"  # to choose a password of their own
     refused = submit(app.test_client(), "/login", {"email": ADDRESS, "password": ATTACKER_PASSWORD})
     assert refused.status_code == 422
 

@@ -32,6 +32,7 @@ from .accounts import find_user, find_user_by_id, read_claim
 from .codes import discard_codes, issue_code, redeem_code, spend_like_a_code
 from .confirmation import chose_password, proof_confirms
 from .login import unlock_login
+from .password_reset import queue_reset_mail
 from .proofs import settle_proof
 from .suppression import forget_bounce
 
@@ -325,6 +326,9 @@ def _complete(
             Purpose.LOGIN,
             TokenUsed(),
         )
+        if password_removed:
+            # As a confirmation does: the proven owner gets a link to choose a password.
+            queue_reset_mail(user)
     # Proving the mailbox is what a failed-login lock waits for, as a reset does.
     unlock_login(user)
     state.db.session.commit()

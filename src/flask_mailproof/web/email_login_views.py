@@ -161,8 +161,9 @@ def _signed_in(done: email_login.SignIn) -> Response:
     elif done.password_removed:
         flash(
             gettext(
-                "You are signed in, and your address is confirmed. The account was signed up for "
-                "from another browser, so its password was removed: set one if you want one."
+                "You are signed in, and your address is confirmed. The account was signed up "
+                "for from another browser, so its password was removed: we sent you a link to "
+                "choose one."
             ),
             "success",
         )
