@@ -177,6 +177,7 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
         "confirmation_sent_at",
         "reset_counter",
         "email_change_counter",
+        "login_counter",
     )
     started = time.perf_counter()
     with app.app_context():
@@ -196,6 +197,7 @@ def bulk_load_users(app: Flask, first_id: int, count: int, password_hash: str) -
                     False,
                     1,
                     now,
+                    0,
                     0,
                     0,
                 )

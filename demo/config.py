@@ -41,6 +41,8 @@ DEFAULTS: dict[str, t.Any] = {
     "MAIL_DEFAULT_SENDER": "Flask-Mailproof demo <no-reply@localhost>",
     # Verified contact messages land here; in development, in the mailbox at /_mail.
     "MAILPROOF_CONTACT_RECIPIENT": "owner@localhost",
+    # Sign in by emailed link besides passwords; set MAILPROOF_PASSWORDLESS=off to turn it off.
+    "MAILPROOF_PASSWORDLESS": "on",
     # Every page of the demo is written for the extension's strict policy: send it everywhere.
     "MAILPROOF_SECURITY_HEADERS_APP_WIDE": True,
     # Test each pooled connection before use, so a restarted database costs no failed request.

@@ -58,6 +58,24 @@ CONTEXTS: dict[str, dict[str, object]] = {
         "form_link": "https://mailproof.test/contact",
         "expires_in": "15 minutes",
     },
+    "login_link": {
+        "link": "https://mailproof.test/login/email/TOKEN-6",
+        "code": "654321",
+        "expires_in": "15 minutes",
+        "requested_at": "2026-12-03 09:30 UTC",
+        "browser": "Firefox",
+    },
+    "login_signup": {
+        "link": "https://mailproof.test/login/email/TOKEN-7",
+        "expires_in": "15 minutes",
+        "requested_at": "2026-12-03 09:30 UTC",
+        "browser": None,
+    },
+    "login_unknown": {
+        "email": "anna@example.com",
+        "requested_at": "2026-12-03 09:30 UTC",
+        "register_link": "https://mailproof.test/register",
+    },
     "contact_delivery": {
         "contact_message": types.SimpleNamespace(
             id=7,
@@ -76,6 +94,8 @@ BUTTONS = [
     ("confirm", "link"),
     ("account_exists", "login_link"),
     ("reset", "link"),
+    ("login_link", "link"),
+    ("login_signup", "link"),
     ("email_change", "link"),
     ("email_changed", "link"),
     ("contact_verify", "link"),
@@ -159,7 +179,14 @@ def test_sender_and_subject_prefix_are_settings(branded, client, outbox) -> None
 #: What the footer of a mail with a link to a one-button page promises; no other mail says it.
 BUTTON_PROMISE = "Nothing happens unless you open the link and press the button on the page"
 #: Mails whose link leads to a page whose button does what the mail is about.
-PROMISE_BUTTON = {"confirm", "reset", "email_change", "contact_verify"}
+PROMISE_BUTTON = {
+    "confirm",
+    "reset",
+    "email_change",
+    "contact_verify",
+    "login_link",
+    "login_signup",
+}
 _FOOTER = re.compile(r'<td style="padding:16px 32px;[^"]*">\s*(.*?)\s*</td>', re.DOTALL)
 
 

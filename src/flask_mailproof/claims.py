@@ -26,6 +26,10 @@ class Purpose(enum.StrEnum):
     EMAIL_CHANGE = "email-change"
     EMAIL_REVERT = "email-revert"
     CONTACT = "contact"
+    #: Sign in to an existing account by an emailed link (or its code).
+    LOGIN = "login"
+    #: Create an account, signed in, by an emailed link (``MAILPROOF_PASSWORDLESS_SIGNUP``).
+    LOGIN_SIGNUP = "login-signup"
 
 
 def _wire(key: str) -> t.Any:
@@ -125,3 +129,34 @@ class ContactClaim(Claim):
     purpose = Purpose.CONTACT
     message_id: int = _wire("m")
     binding: str = _wire("d")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginClaim(Claim):
+    """Sign in as ``user_id`` on the device ``device`` names, then go to ``next_url``.
+
+    Dies with use or a newer link (the counter), and with a password change, reset, address
+    change or logout everywhere (``state``). ``device`` is a digest of a nonce kept in the
+    requesting browser's session; ``next_url`` is a same-site path or ``""``.
+    """
+
+    purpose = Purpose.LOGIN
+    user_id: int = _wire("u")
+    counter: int = _wire("n")
+    state: str = _wire("b")
+    device: str = _wire("d")
+    next_url: str = _wire("x")
+
+
+@dataclasses.dataclass(frozen=True)
+class LoginSignupClaim(Claim):
+    """Create a confirmed, password-less account for ``email`` and sign it in.
+
+    Its own purpose (and salt), so it never passes for a sign-in link to an existing account.
+    Single use because the account it creates takes the address.
+    """
+
+    purpose = Purpose.LOGIN_SIGNUP
+    email: str = _wire("e")
+    device: str = _wire("d")
+    next_url: str = _wire("x")

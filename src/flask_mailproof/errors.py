@@ -44,6 +44,14 @@ class TokenUsed(TokenError):
     """The token did its job already (a reset done, a message released)."""
 
 
+class OtherDevice(TokenError):
+    """A good sign-in link opened in a browser other than the one that asked for it.
+
+    It signs in only once the person confirms that they are signing in on another device, so
+    a link forwarded (or planted) does not hand over a session silently.
+    """
+
+
 class CodeError(MailproofError):
     """A verification code cannot be used."""
 

@@ -32,6 +32,7 @@ from .web import (
     contact_views,
     dev_mailbox_views,
     email_change_views,
+    email_login_views,
     password_views,
 )
 from .web.blueprint import bp
@@ -55,6 +56,7 @@ _VIEW_MODULES = (
     password_views,
     email_change_views,
     contact_views,
+    email_login_views,
 )
 
 

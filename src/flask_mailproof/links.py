@@ -26,6 +26,9 @@ MAILED_LINKS: dict[Purpose, tuple[str, str]] = {
     Purpose.EMAIL_CHANGE: ("mailproof.confirm_email_change", "email_change"),
     Purpose.EMAIL_REVERT: ("mailproof.revert_email_change", "email_revert"),
     Purpose.CONTACT: ("mailproof.contact_verify", "contact_verify"),
+    # One page for both: it tells a sign-in link from a sign-up one by the token's purpose.
+    Purpose.LOGIN: ("mailproof.login_email_link", "login"),
+    Purpose.LOGIN_SIGNUP: ("mailproof.login_email_link", "login"),
 }
 
 

@@ -90,6 +90,9 @@ class UserMixin(flask_login.UserMixin):
     #: Bumped by every reset mail; only the latest reset link works.
     reset_counter: Mapped[int] = mapped_column(Integer, default=0)
     reset_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    #: Bumped by every sign-in mail and every sign-in by link or code: only the latest sign-in
+    #: link works, and only once.
+    login_counter: Mapped[int] = mapped_column(Integer, default=0)
     #: Bumped by every email-change mail and every change; only the latest link works.
     email_change_counter: Mapped[int] = mapped_column(Integer, default=0)
     #: When the last "someone tried to sign up with your address" notice was written; it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import secrets
 import time
 import typing as t
 
@@ -21,6 +22,8 @@ _SIGNUP_ADDRESS = "mailproof_signup_address"
 _LOGIN_METHOD = "mailproof_login"
 #: How a login can begin: a password, or a proof of the mailbox by an emailed link or code.
 LoginMethod = t.Literal["password", "email_link", "email_code"]
+#: Session key of this browser's sign-in device nonce (see :func:`login_device`).
+_LOGIN_DEVICE = "mailproof_login_device"
 #: Session key of the address this browser sent a contact message from, and when.
 _CONTACT_ADDRESS = "mailproof_contact_address"
 
@@ -39,6 +42,23 @@ def begin_session(user: UserMixin, *, remember: bool, method: LoginMethod = "pas
     start_login_session(user)
     login_user(user, remember=remember)
     session[_LOGIN_METHOD] = [method, time.time()]
+
+
+def login_device(*, create: bool = False) -> str | None:
+    """Return the nonce that ties sign-in links to this browser; with ``create``, make one.
+
+    A sign-in link carries a digest of it and signs in without a question only in a browser
+    whose session holds it: a link forwarded, leaked or planted opens a page that asks first.
+    One nonce per browser session, kept until the session is cleared (a sign-in clears it).
+    """
+    nonce = session.get(_LOGIN_DEVICE)
+    if isinstance(nonce, str):
+        return nonce
+    if not create:
+        return None
+    nonce = secrets.token_urlsafe(16)
+    session[_LOGIN_DEVICE] = nonce
+    return nonce
 
 
 def mailbox_proven_within(seconds: float) -> bool:

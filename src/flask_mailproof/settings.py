@@ -96,6 +96,10 @@ class Settings:
     #: Ten minutes: long enough to open the mail and fill in a form, short enough that a session
     #: left open on a shared computer cannot take the account over later.
     fresh_login_max_age: int = 600
+    #: Without ``passwordless_signup``, a sign-in request for an address without an account
+    #: mails it a notice that no account uses it (as ``reset_notify_unknown`` does for reset);
+    #: by default nothing is mailed. The requester's answer is the same either way.
+    login_notify_unknown: bool = False
     #: Where verified contact messages are delivered (a bare address). Without one, verified
     #: messages are only kept in the database and announced by the ``contact_verified`` signal.
     contact_recipient: str | None = None
@@ -187,7 +191,8 @@ class Settings:
     #: Wrong tries a code allows before a new one must be requested.
     code_max_attempts: int = 5
     #: Links in mail that point at a front end instead of these pages, by link name
-    #: (``confirm``, ``reset``, ``email_change``, ``email_revert``, ``contact_verify``), each a
+    #: (``confirm``, ``reset``, ``email_change``, ``email_revert``, ``contact_verify``, ``login``),
+    #: each a
     #: pattern with ``{token}``, e.g. ``{"confirm": "https://app.example/confirm?token={token}"}``.
     frontend_urls: t.Mapping[str, str] = dataclasses.field(default_factory=dict)
     #: Seconds a login lasts server-side, for its session and remember-me cookies alike; after
@@ -213,6 +218,10 @@ class Settings:
     limit_login_failures_per_address: str = "5 per 5 minutes; 20 per hour"
     limit_reset_per_ip: str = "20 per minute"
     limit_reset_per_address: str = "5 per minute"
+    #: Sign-in link requests (``/login/email``) per client IP, as for reset.
+    limit_login_link_per_ip: str = "20 per minute"
+    #: Sign-in mails per address; over it the answer stays the same and no mail goes.
+    limit_login_link_per_address: str = "5 per 15 minutes"
     limit_resend_per_ip: str = "20 per minute"
     limit_resend_per_address: str = "1 per 3 minutes"
     limit_contact_per_ip: str = "20 per minute"
@@ -387,6 +396,8 @@ class Settings:
             # The undo link lives as long as the change link that caused it.
             Purpose.EMAIL_REVERT: self.email_change_max_age,
             Purpose.CONTACT: self.contact_max_age,
+            Purpose.LOGIN: self.login_link_max_age,
+            Purpose.LOGIN_SIGNUP: self.login_link_max_age,
         }
 
     def dev_mailbox_enabled(self, *, debug: bool) -> bool:

@@ -100,6 +100,7 @@ _LINK_PURPOSES = (
     ("/change-email/", "email-change", "email-change"),
     ("/confirm/", "confirm", "confirm"),
     ("/reset/", "reset", "reset"),
+    ("/login/email/", "login", "login"),
 )
 _SESSION_ID = re.compile(r"^(\d+):")
 
@@ -235,6 +236,7 @@ class LifecycleModel(RuleBasedStateMachine):
             "reset": settings.reset_max_age,
             "email-change": settings.email_change_max_age,
             "undo": settings.email_change_max_age,
+            "login": settings.login_link_max_age,
         }
         self.wrong_guesses = Window(self.settings.limit_login_failures_per_ip)
         self.owner_address_failures = Window(self.settings.limit_login_failures_per_address)
@@ -609,6 +611,34 @@ class LifecycleModel(RuleBasedStateMachine):
             self.owner_address_failures.clear()  # a reset lifts the address's lock
             self.password_changes.append((link.account, self.step))
             self._proved("reset", link.account)
+
+    @action()
+    def owner_asks_for_a_sign_in_link(self) -> None:
+        self._begin()
+        self._post_form(self.owner, "/login/email", {"email": OWNER})
+
+    @action(when=lambda self: self._has_link(OWNER, "login"))
+    def owner_signs_in_by_link(self) -> None:
+        """Press the button behind the latest sign-in link, in the browser that asked for it.
+
+        A first sign-in proves the mailbox as a confirmation does, so the same invariants hold
+        after it: the attacker's sessions, passwords and links are dead, the owner gets in.
+        """
+        self._begin()
+        links = self._mailbox(OWNER, "login")
+        if not links or links[-1].account is None:
+            return
+        link = links[-1]
+        before = self._account_by_id(link.account)
+        response = self._post_form(self.owner, link.path, {})
+        if response is None or response.status_code != 302 or before is None:
+            return
+        link.used = True
+        self.owner_address_failures.clear()  # a sign-in by link lifts the address's lock
+        self.owner.login = set()
+        self._note_cookies(self.owner)
+        if before.confirmed_at is None:
+            self._proved("sign-in", link.account)
 
     @action(when=lambda self: self._has_link(OWNER, "undo"))
     def owner_undoes_an_address_change(self) -> None:

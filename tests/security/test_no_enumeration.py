@@ -48,6 +48,9 @@ def session_shape(app, response, email):
         session.pop("csrf_token", None)
         if "mailproof_signup" in session:
             session["mailproof_signup"] = len(session["mailproof_signup"])
+        # The sign-in device nonce: random per browser, known address or not.
+        if "mailproof_login_device" in session:
+            session["mailproof_login_device"] = len(session["mailproof_login_device"])
         if "mailproof_signup_address" in session:
             typed, stamp = session["mailproof_signup_address"]
             session["mailproof_signup_address"] = [
@@ -281,10 +284,49 @@ def test_reset_request_takes_as_long_for_unknown_addresses(app):
     )
 
 
+@pytest.mark.usefixtures("accounts")
+def test_sign_in_link_request_answers_alike_for_every_address(app):
+    found = answers(app, "/login/email", lambda email: {"email": email})
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@pytest.mark.usefixtures("accounts")
+@pytest.mark.app_config(MAILPROOF_PASSWORDLESS_SIGNUP=True)
+def test_sign_in_link_request_answers_alike_where_unknown_addresses_get_a_sign_up_link(app):
+    found = answers(app, "/login/email", lambda email: {"email": email})
+
+    assert found["unknown"][0] == 302
+    assert_all_alike(found)
+
+
+@TIMING
+@pytest.mark.usefixtures("accounts")
+def test_sign_in_link_request_takes_as_long_for_unknown_addresses(app):
+    assert_same_time(
+        app,
+        "/login/email",
+        {kind: lambda n, email=email: {"email": email} for kind, email in KINDS.items()},
+    )
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=False, MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_sign_in_link_request_with_codes_takes_as_long_for_unknown_addresses(app):
+    # A known address also gets a code (a DELETE, a MAC, an INSERT): the decoy does the same.
+    assert_same_time(
+        app,
+        "/login/email",
+        {kind: lambda n, email=email: {"email": email} for kind, email in KINDS.items()},
+    )
+
+
 API_CALLS = {
     "/api/register": lambda email: {"email": email, "password": PASSWORD},
     "/api/login": lambda email: {"email": email, "password": WRONG},
     "/api/reset-request": lambda email: {"email": email},
+    "/api/login/email": lambda email: {"email": email},
 }
 
 

@@ -21,6 +21,7 @@ from ..errors import (
     InvalidAddress,
     InvalidContactField,
     InvalidCredentials,
+    OtherDevice,
     PasswordRejected,
     RateLimited,
     TokenExpired,
@@ -154,6 +155,11 @@ _FIXED: dict[type[Exception], tuple[int, str, str]] = {
     TokenSuperseded: (410, "token_superseded", "A newer link was sent; use the latest mail."),
     TokenInvalid: (400, "token_invalid", "This link does not work."),
     TokenUsed: (409, "token_used", "This link did its job already."),
+    OtherDevice: (
+        409,
+        "other_device",
+        "Another device asked for this link: confirm that you sign in here (other_device).",
+    ),
     AlreadyConfirmed: (409, "already_confirmed", "The address is confirmed already."),
     AddressTaken: (409, "email_taken", "Another account has that address."),
     AddressSuppressed: (

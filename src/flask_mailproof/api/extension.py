@@ -14,6 +14,7 @@ from . import (
     confirmation_endpoints,
     contact_endpoints,
     email_change_endpoints,
+    email_login_endpoints,
     password_endpoints,
 )
 from .blueprint import api_bp, describe_api
@@ -27,6 +28,7 @@ _ENDPOINT_MODULES = (
     password_endpoints,
     email_change_endpoints,
     contact_endpoints,
+    email_login_endpoints,
 )
 
 

@@ -148,3 +148,21 @@ class ChangePasswordRequest(Request):
 class ChangeEmailRequest(Request):
     email: str = _ADDRESS
     current_password: str | None = _CURRENT_PASSWORD
+
+
+class LoginLinkRequest(Request):
+    email: str = _ADDRESS
+    next: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="A same-site path to go to after signing in; anything else is dropped.",
+    )
+
+
+class LoginLinkConfirmRequest(Request):
+    token: str = _TOKEN
+    other_device: bool = Field(
+        default=False,
+        description="The person confirmed they sign in on another device than the one that "
+        "asked; without it such a call answers 409 other_device.",
+    )

@@ -25,6 +25,8 @@ _LINK_NAMES = {
     Purpose.EMAIL_CHANGE: "address change",
     Purpose.EMAIL_REVERT: "address change undo",
     Purpose.CONTACT: "contact",
+    Purpose.LOGIN: "sign-in",
+    Purpose.LOGIN_SIGNUP: "sign-up by sign-in",
 }
 
 

@@ -174,9 +174,37 @@ def _knows_password(user: UserMixin, receipt: str | None, logged_in_as: int | No
     holding that sign-up's receipt, or logged in since it (logins need the current password,
     and the second sign-up ended every earlier session).
     """
-    if user.contested_at is None or logged_in_as == user.id:
+    return user.contested_at is None or chose_password(user, receipt, logged_in_as)
+
+
+def chose_password(user: UserMixin, receipt: str | None, logged_in_as: int | None) -> bool:
+    """Tell whether this browser shows it chose ``user``'s password in force.
+
+    It holds the receipt of the sign-up that set it, or it is logged in as ``user`` (logins
+    need the current password, and a later sign-up ends every earlier session).
+    """
+    if logged_in_as == user.id:
         return True
     return receipt is not None and same(receipt, signup_receipt(user.email_key, user.password_hash))
+
+
+def proof_confirms(keep_password: bool) -> dict[str, t.Any]:
+    """Return what a first proof of the mailbox sets on the account (an UPDATE's values).
+
+    Whoever proves the mailbox owns the account: sessions opened before may be anyone's who
+    knew a password, and pending address changes would move the account off the proven
+    address. Shared by the confirmation link and code and the sign-in link and code.
+    """
+    model = current_state().models.user
+    values: dict[str, t.Any] = {
+        "confirmed_at": utcnow(),
+        "contested_at": None,
+        "session_stamp": new_stamp(),
+        "email_change_counter": model.email_change_counter + 1,
+    }
+    if not keep_password:
+        values["password_hash"] = None
+    return values
 
 
 def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
@@ -187,16 +215,7 @@ def _mark_confirmed(user: UserMixin, keep_password: bool) -> UserMixin:
     """
     state = current_state()
     model = state.models.user
-    values: dict[str, t.Any] = {
-        "confirmed_at": utcnow(),
-        "contested_at": None,
-        # Sessions opened before the mailbox was proven may be anyone's who knew a password.
-        "session_stamp": new_stamp(),
-        # So may pending address changes: they would move the account off the proven address.
-        "email_change_counter": model.email_change_counter + 1,
-    }
-    if not keep_password:
-        values["password_hash"] = None
+    values = proof_confirms(keep_password)
     statement = (
         update(model)
         .where(

@@ -6,7 +6,7 @@ import typing as t
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, Field, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp, ValidationError
 
 from ..addresses import MAX_ADDRESS_LENGTH, REPLACEMENT_CHARACTER, parse_address
 from ..contact_text import clean_contact_text
@@ -123,6 +123,29 @@ class EmailForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A form with nothing but its CSRF token: the button behind every mailed link."""
+
+
+class LoginLinkForm(FlaskForm):
+    """The button behind a sign-in link; in a browser that did not ask, with a confirmation."""
+
+    other_device = BooleanField(
+        lazy_gettext("I asked for this link myself, on another device, and I sign in here.")
+    )
+
+
+class LoginCodeForm(FlaskForm):
+    """The address and the 6-digit code from a sign-in mail."""
+
+    email = _email_field()
+    code = StringField(
+        lazy_gettext("Code from the mail"),
+        validators=[
+            DataRequired(lazy_gettext("Enter the code from the mail.")),
+            Regexp(r"^[0-9]{6}$", message=lazy_gettext("The code has 6 digits.")),
+        ],
+        filters=[lambda value: value.strip().replace(" ", "") if isinstance(value, str) else value],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"},
+    )
 
 
 def _contact_text(name: str, max_length: int) -> t.Callable[[FlaskForm, Field], None]:

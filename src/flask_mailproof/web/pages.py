@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import typing as t
-from urllib.parse import urlsplit
 
 from flask import render_template, request
 from werkzeug.wrappers import Response
 
 from ..errors import InvalidAddress, PasswordRejected
+from ..redirects import is_safe_next as is_safe_next
 
 #: Status of a form re-rendered with errors: the request was understood but not acceptable.
 FORM_ERROR_STATUS = 422
@@ -32,20 +32,6 @@ def show_flow_error(form: t.Any, error: InvalidAddress | PasswordRejected) -> No
     """Put a flow's refusal of a value next to the field it came from."""
     field = form.email if isinstance(error, InvalidAddress) else form.password
     add_field_error(field, error.reason)
-
-
-def is_safe_next(target: str | None) -> bool:
-    """Tell whether ``target`` is a same-site path we may redirect to after login.
-
-    Browsers read ``/\\evil``, ``\\\\evil`` and ``//evil`` as other hosts and drop tabs and
-    line breaks inside URLs, so anything but a plain absolute path is refused.
-    """
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return False
-    if "\\" in target or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target):
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
 
 
 def keep_referrer_on_site(response: Response) -> Response:

@@ -1,0 +1,102 @@
+"""MAILPROOF_PASSWORDLESS_SIGNUP: a sign-in request for a free address mails a link whose
+button creates the account, confirmed and without a password; otherwise nothing, or a notice."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import PASSWORD, csrf_token, submit
+
+EMAIL = "new@example.com"
+SIGNUP = pytest.mark.app_config(MAILPROOF_PASSWORDLESS_SIGNUP=True)
+
+
+def ask(client, email=EMAIL):
+    return submit(client, "/login/email", {"email": email})
+
+
+def press(client, link, **fields):
+    client.get(link)
+    token = csrf_token(client.get("/login/email"))
+    return client.post(link, data={"csrf_token": token, **fields})
+
+
+@SIGNUP
+def test_a_free_address_gets_a_sign_up_link(client, outbox, get_user):
+    ask(client)
+
+    [mail] = outbox(EMAIL)
+    page = client.get(mail.link("/login/email/"))
+
+    assert mail.kind == "login_signup"
+    assert "Create my account" in page.get_data(as_text=True)
+    assert get_user(EMAIL) is None
+
+
+@SIGNUP
+def test_its_button_creates_a_confirmed_account_without_a_password(client, outbox, get_user):
+    ask(client)
+
+    response = press(client, outbox(EMAIL)[0].link("/login/email/"))
+
+    assert response.status_code == 302
+    user = get_user(EMAIL)
+    assert user.confirmed_at is not None
+    assert user.password_hash is None
+    assert client.get("/api/me").get_json()["email"] == EMAIL
+
+
+@SIGNUP
+def test_the_sign_up_link_works_once(app, client, outbox):
+    ask(client)
+    link = outbox(EMAIL)[0].link("/login/email/")
+    press(client, link)
+
+    assert press(app.test_client(), link, other_device="y").status_code == 410
+
+
+@SIGNUP
+def test_the_sign_up_link_asks_in_another_browser(app, client, outbox, get_user):
+    ask(client)
+
+    response = press(app.test_client(), outbox(EMAIL)[0].link("/login/email/"))
+
+    assert response.status_code == 422
+    assert get_user(EMAIL) is None
+
+
+@SIGNUP
+def test_a_sign_up_link_dies_once_someone_registers_the_address(app, client, outbox):
+    ask(client)
+    link = outbox(EMAIL)[0].link("/login/email/")
+    submit(
+        app.test_client(),
+        "/register",
+        {"email": EMAIL, "password": PASSWORD, "password_confirm": PASSWORD},
+    )
+
+    assert press(client, link).status_code == 410
+
+
+@SIGNUP
+def test_a_known_address_still_gets_a_sign_in_link(client, make_user, outbox):
+    make_user(EMAIL)
+    ask(client)
+
+    assert [m.kind for m in outbox(EMAIL)] == ["login_link"]
+
+
+def test_without_sign_up_a_free_address_gets_no_mail(client, outbox):
+    ask(client)
+
+    assert outbox() == []
+
+
+@pytest.mark.app_config(MAILPROOF_LOGIN_NOTIFY_UNKNOWN=True)
+def test_the_optional_notice_tells_a_free_address_it_has_no_account(client, outbox):
+    ask(client)
+
+    [mail] = outbox(EMAIL)
+    assert mail.kind == "login_unknown"
+    assert "no account has this address" in mail.text
+    assert not [link for link in mail.links if "/login/email/" in link]
