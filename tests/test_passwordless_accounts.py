@@ -310,3 +310,24 @@ def test_api_still_wants_the_current_password_of_an_account_with_one(
     assert response.status_code == 401
     assert response.get_json()["code"] == "invalid_credentials"
     assert get_user("haspass@example.com").password_hash == user.password_hash
+
+
+@pytest.mark.app_config(MAILPROOF_PASSWORDLESS="on")
+def test_a_real_sign_in_link_lets_an_account_without_a_password_set_one(
+    client, make_user, get_user, outbox
+):
+    """The two halves meet: the mailed link's sign-in is the fresh proof that the password form
+    of an account without a password asks for, and the password set then logs in."""
+    make_user(OWNER, password=None)
+    submit(client, "/login/email", {"email": OWNER})
+    link = outbox(OWNER)[-1].link("/login/email/")
+    client.post(link, data={"csrf_token": csrf_token(client.get(link))})
+
+    form = client.get("/change-password").get_data(as_text=True)
+    response = submit(
+        client, "/change-password", {"password": PASSWORD, "password_confirm": PASSWORD}
+    )
+
+    assert 'name="current_password"' not in form
+    assert response.status_code == 302
+    assert get_user(OWNER).password_hash is not None

@@ -205,3 +205,22 @@ def test_the_openapi_document_leaves_the_removed_endpoints_out(app):
     assert "/api/change-email" in paths
     assert not {"/api/login", "/api/change-password", "/api/reset", "/api/reset-code"} & set(paths)
     assert "/api/reset-request" not in paths
+
+
+def test_the_whole_life_runs_on_mail_alone(client, get_user, outbox):
+    """Sign up by address, confirm, sign in by the mailed link, change the address: with no
+    password anywhere, the real sign-in link is the one credential, and it is fresh enough."""
+    submit(client, "/register", {"email": OWNER})
+    confirm = outbox(OWNER)[-1].link("/confirm/")
+    client.post(confirm, data={"csrf_token": csrf_token(client.get(confirm))})
+
+    submit(client, "/login/email", {"email": OWNER})
+    link = outbox(OWNER)[-1].link("/login/email/")
+    signed_in = client.post(link, data={"csrf_token": csrf_token(client.get(link))})
+    changed = submit(client, "/change-email", {"email": "new@example.com"})
+
+    assert signed_in.status_code == 302
+    assert client.get("/profile").status_code == 200
+    assert get_user(OWNER).password_hash is None
+    assert changed.status_code == 302
+    assert [m.kind for m in outbox("new@example.com")] == ["email_change"]
