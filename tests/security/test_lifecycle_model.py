@@ -858,6 +858,13 @@ class LifecycleModel(RuleBasedStateMachine):
             return  # resets are the owner's; a reset link at the attacker's is never used
         before = self._account_by_id(link.account) if link.account else None
         response = self._post_form(self.attacker, link.path, {})
+        if link.purpose == "login":
+            # A sign-in at the attacker's own address: it uses the link up and starts a login.
+            if response is not None and response.status_code == 302:
+                link.used = True
+                self.attacker.login = set()
+                self._note_cookies(self.attacker)
+            return
         after = self._account_by_id(link.account) if link.account else None
         if response is None or before is None or after is None:
             return
@@ -879,6 +886,19 @@ class LifecycleModel(RuleBasedStateMachine):
             browser.login = {cookie}
             self._note_cookies(browser)
             self.attacker = browser
+
+    @action(data=st.data())
+    def attacker_asks_for_a_sign_in_link(self, data: st.DataObject) -> None:
+        """Ask for a sign-in link for the owner's address, which must be answered as an unknown
+        address is, or for the attacker's own, whose link reaches the attacker's mailbox."""
+        self._begin()
+        if data.draw(st.booleans(), label="for the owner's address"):
+            browser = self._browser("attacker", ATTACKER_IP)
+            form = {"email": OWNER}
+            response = self._post_form(browser, "/login/email", form)
+            self._compare("sign-in link", "/login/email", form, response, browser)
+        else:
+            self._post_form(self.attacker, "/login/email", {"email": ATTACKER})
 
     @action()
     def attacker_requests_a_reset(self) -> None:
