@@ -63,9 +63,9 @@ def test_in_german(open_site: t.Callable[..., Site]) -> None:
     add_account(site, "jonas@example.com")
     site.goto("/login")
 
-    site.follow("Anmeldelink per Mail schicken")
+    site.follow("Anmeldelink per E-Mail senden")
     site.expect_heading("Per Mail anmelden")
-    site.submit_form("Anmeldelink per Mail schicken", **{"E-Mail-Adresse": "jonas@example.com"})
+    site.submit_form("Anmeldelink per E-Mail senden", **{"E-Mail-Adresse": "jonas@example.com"})
     site.press_mailed_button("jonas@example.com", "/login/email/", "Mich anmelden")
 
     assert site.path == "/profile"
