@@ -125,6 +125,12 @@ def test_two_gunicorn_workers_add_up_their_metrics(smtp, config, app, tmp_path):
         while len(smtp.received) < SIGN_UPS:
             assert time.monotonic() < deadline, f"{len(smtp.received)} mails arrived"
             time.sleep(0.2)
+        # The server has every mail; the worker counts one as sent once it has recorded the
+        # outcome, a commit after the server's 250. That takes milliseconds, not seconds.
+        deadline = time.monotonic() + 5
+        while value(totals(base), "mailproof_mails_sent_total", kind="confirm") < SIGN_UPS:
+            assert time.monotonic() < deadline, "sent mails not counted 5 s after they arrived"
+            time.sleep(0.05)
         scrapes = [totals(base) for _ in range(6)]
         health_status, health = get(base + "/_mailproof/health")
     finally:
