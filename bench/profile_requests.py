@@ -1,4 +1,4 @@
-"""Profile a sign-up, a confirmation link's page and its button in-process with pyinstrument.
+"""Profile the sign-up form, a sign-up, a mailed link's page and its button with pyinstrument.
 
 ``make bench-profile`` or ``python -m bench.profile_requests [--repeat N] [--html DIR]``.
 The demo runs with production settings (argon2id defaults, delivery off the request path)
@@ -49,6 +49,10 @@ def profile(app: Flask, repeat: int, html: Path | None) -> None:
     bulk_load_users(app, 1_000_000, users, from_state)
     tokens = confirm_tokens(app, range(1_000_000, 1_000_000 + users), from_state)
 
+    def open_form(i: int) -> None:
+        reply = client.get("/register")
+        assert reply.status_code == 200, reply.status_code
+
     def signup(i: int) -> None:
         password = secrets.token_urlsafe(18)
         reply = client.post(
@@ -71,7 +75,12 @@ def profile(app: Flask, repeat: int, html: Path | None) -> None:
         assert reply.status_code == 302, reply.status_code
 
     # The link's page (GET) before its button (POST): the GET changes nothing.
-    kinds = (("sign-up", signup), ("confirmation page", open_page), ("confirmation click", click))
+    kinds = (
+        ("sign-up form", open_form),
+        ("sign-up", signup),
+        ("confirmation page", open_page),
+        ("confirmation click", click),
+    )
     for name, request in kinds:
         request(2 * repeat)  # warm: templates compiled, connections open
         cpu_started = time.process_time()

@@ -8,8 +8,10 @@ import unicodedata
 import argon2
 import pytest
 
+import flask_mailproof.passwords
 from demo import create_app
 from demo.models import db, models
+from flask_mailproof.errors import PasswordRejected
 from flask_mailproof.settings import Settings
 from flask_mailproof.state import current_state
 from helpers import PASSWORD, register, submit
@@ -222,3 +224,27 @@ def test_length_is_counted_after_normalisation(client):
     response = register(client, password=decomposed)
 
     assert "Use at least 15 characters." in _error_page(response)
+
+
+def test_a_sign_up_judges_its_password_once(client, get_user, monkeypatch):
+    # The form checks the password to answer next to its field and the flow checks it again
+    # before hashing; zxcvbn (milliseconds) runs for the first only.
+    judged = []
+    real = flask_mailproof.passwords.zxcvbn
+    monkeypatch.setattr(
+        flask_mailproof.passwords, "zxcvbn", lambda *a, **k: judged.append(a) or real(*a, **k)
+    )
+
+    assert register(client).status_code == 302
+    assert len(judged) == 1
+    assert get_user("alice@example.com") is not None
+
+
+def test_a_verdict_kept_for_the_request_is_not_reused_for_another_address(app):
+    # Strong on its own, and guessable once zxcvbn knows the words of the address.
+    password = "quillfeather2024"
+    with app.test_request_context():
+        passwords = current_state().passwords
+        passwords.check_policy(password, user_inputs=("someone@example.com",))
+        with pytest.raises(PasswordRejected):
+            passwords.check_policy(password, user_inputs=("zephyrine.quillfeather@example.com",))

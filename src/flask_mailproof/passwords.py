@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import typing as t
 import unicodedata
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask import g, has_app_context
 from zxcvbn import zxcvbn
 
 from .errors import PasswordRejected
@@ -47,6 +49,23 @@ def _address_spellings(user_inputs: tuple[str, ...]) -> set[str]:
             spellings.update({_squashed(mailbox), _squashed(mailbox + domain)})
     spellings.discard("")
     return spellings
+
+
+def _strength(password: str, words: list[str]) -> dict[str, t.Any]:
+    """Return zxcvbn's verdict on ``password``, judged once per request.
+
+    A sign-up's form checks the password to show the reason next to its field, and the flow
+    checks it again before hashing, whoever called it; zxcvbn takes about 3 ms each time. The
+    verdict is kept in ``g`` (the request's life, as the form data that holds the password).
+    """
+    if not has_app_context():
+        return t.cast(dict[str, t.Any], zxcvbn(password, user_inputs=words))
+    judged: dict[tuple[str, tuple[str, ...]], dict[str, t.Any]]
+    judged = g.setdefault("_mailproof_password_strength", {})
+    key = (password, tuple(words))
+    if key not in judged:
+        judged[key] = zxcvbn(password, user_inputs=words)
+    return judged[key]
 
 
 def _words_of(user_inputs: tuple[str, ...]) -> list[str]:
@@ -101,7 +120,7 @@ class Passwords:
         # the domain, the address can still pass it, and it is the first guess of anyone.
         if _squashed(password) in _address_spellings(user_inputs):
             raise PasswordRejected(gettext("Do not make your password out of your email address."))
-        result = zxcvbn(password[:_STRENGTH_CHECK_CHARS], user_inputs=_words_of(user_inputs))
+        result = _strength(password[:_STRENGTH_CHECK_CHARS], _words_of(user_inputs))
         if result["score"] < self.min_score:
             # zxcvbn's own feedback is English; our catalogs translate the sentences it knows.
             feedback = result["feedback"]
