@@ -253,6 +253,34 @@ def cpu_row(
     )
 
 
+def cost_row(
+    scenario: str,
+    result: LoadResult,
+    reference_ms: float,
+    what: str,
+    at_most: float | None = None,
+    or_at_most_ms: float | None = None,
+    figure: str = SERVER_CPU,
+) -> Row:
+    """Return the worker CPU per request as a multiple of a reference cost (lower is better).
+
+    The goal is ``at_most`` times the reference, or else an absolute ``or_at_most_ms``:
+    whichever the machine allows, as the goal is stated.
+    """
+    cpu = result.cpu_per_request()
+    if cpu is None:
+        return Row(scenario, figure, "not measured")
+    multiple = cpu * 1000 / reference_ms
+    goals = [f"≤ {at_most:.2f} times"] if at_most is not None else []
+    goals += [f"≤ {or_at_most_ms:g} ms"] if or_at_most_ms is not None else []
+    met = None
+    if goals:
+        met = (at_most is not None and multiple <= at_most) or (
+            or_at_most_ms is not None and cpu * 1000 <= or_at_most_ms
+        )
+    return Row(scenario, figure, ms(cpu), f"{multiple:.2f} times {what}", " or ".join(goals), met)
+
+
 def comparison_rows(
     label: str, result: LoadResult, reference: LoadResult, with_goal: bool
 ) -> list[Row]:

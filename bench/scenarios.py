@@ -17,8 +17,17 @@ from .baseline_app import create_app as create_baseline
 from .baseline_app import db as baseline_db
 from .deploy import Gunicorn, confirm_tokens, count_confirmed, demo_app
 from .load import CSRF_FIELD, Client, LoadResult, Reply, run_load
-from .run import Row, Run, comparison_rows, cpu_row, latency_rows, ms
+from .run import Row, Run, comparison_rows, cost_row, cpu_row, latency_rows, ms
 from .smtp_sink import free_port
+
+#: The goals, each against a limit measured in the same run: sign-ups/s as a share of the
+#: hash-bound limit, a sign-up's CPU (form and POST) as a multiple of one hash, and a click
+#: (page and button) in clicks/s and in CPU, absolute or as a multiple of the bare route's.
+SIGNUP_GOAL = 0.75
+SIGNUP_CPU_GOAL = 1.25
+CLICK_GOAL_RPS = 500.0
+CLICK_CPU_GOAL = 4.0
+CLICK_CPU_GOAL_MS = 2.5
 
 _CONFIRM_LINK = re.compile(r"https?://[^\s<>\"']+/confirm/[^\s<>\"']+")
 
@@ -28,14 +37,29 @@ def fetch_csrf(client: Client) -> None:
 
 
 def post_signup(client: Client, task: tuple[str, str]) -> Reply:
-    """Sign up with one (address, password) task."""
+    """Open the form and sign up with one (address, password) task, as a person does.
+
+    A sign-up is two requests, the form's GET and its POST; both count in its time and CPU.
+    """
     address, password = task
+    form = client.request("GET", "/register")
+    if form.status != 200:
+        return form
     return client.post_form(
         "/register", {"email": address, "password": password, "password_confirm": password}
     )
 
 
 def click_button(client: Client, token: str) -> Reply:
+    """Press the button of a mailed link's page, the page already open (the POST alone)."""
+    return client.post_form(f"/confirm/{token}")
+
+
+def open_and_press(client: Client, token: str) -> Reply:
+    """Open a mailed confirmation link's page and press its button: one click, two requests."""
+    page = client.request("GET", f"/confirm/{token}")
+    if page.status != 200:
+        return page
     return client.post_form(f"/confirm/{token}")
 
 
@@ -169,18 +193,26 @@ def signup(run: Run) -> None:
         results[key] = result
         run.data[name] = {**result.summary(), "mails_accepted_during_run": mails}
         ratio = result.rps / limit
-        # The goals are the product's; the tutorial-style app is measured, not judged.
-        goal = 0.9 if app_spec == demo else None
+        # The goals are the product's, judged where mail leaves the web workers at once; the
+        # slow server and the tutorial-style app are measured, not judged.
+        judged = key == "fast"
         run.rows += [
             Row(
                 label,
-                "sign-ups/s",
+                "sign-ups/s (form GET + POST)",
                 f"{result.rps:.1f}",
                 f"{ratio:.2f} of hash limit",
-                "≥ 0.90" if goal else "",
-                ratio >= goal if goal else None,
+                f"≥ {SIGNUP_GOAL:.2f}" if judged else "",
+                ratio >= SIGNUP_GOAL if judged else None,
             ),
-            cpu_row(label, result, run.data["hash"]["cpu_ms"], "hash share (CPU)", goal),
+            cost_row(
+                label,
+                result,
+                run.data["hash"]["cpu_ms"],
+                "one hash",
+                SIGNUP_CPU_GOAL if judged else None,
+                figure="server CPU per sign-up (GET + POST)",
+            ),
             *latency_rows(label, result, run.data["hash"]["cpu_ms"] / 1000, "times a hash"),
         ]
         if delivery == "thread" or app_spec == sending:
@@ -210,13 +242,13 @@ def signup(run: Run) -> None:
 
 
 def click(run: Run) -> None:
-    """The POST behind the confirmation button, for bulk-loaded unconfirmed users."""
+    """A mailed link's page and its button, for bulk-loaded unconfirmed users."""
     count = run.options.clicks + run.options.warmup
     with run.demo("click", users=count) as deployment:
         ids = list(range(1, count + 1))
         random.shuffle(ids)
         tokens = confirm_tokens(deployment.app, ids, run.password_hash)
-        result = run.load(deployment.server, tokens, click_button, expect={302}, setup=fetch_csrf)
+        result = run.load(deployment.server, tokens, open_and_press, expect={302}, setup=fetch_csrf)
         confirmed = count_confirmed(deployment.app)
     baseline_rps = run.data["baseline"]["rps"]
     ratio = result.rps / baseline_rps
@@ -225,18 +257,20 @@ def click(run: Run) -> None:
     run.rows += [
         Row(
             label,
-            "clicks/s",
+            "clicks/s (page GET + button POST)",
             f"{result.rps:.1f}",
             f"{ratio:.2f} of baseline",
-            "≥ 0.80",
-            ratio >= 0.8,
+            f"≥ {CLICK_GOAL_RPS:g}/s",
+            result.rps >= CLICK_GOAL_RPS,
         ),
-        cpu_row(
+        cost_row(
             label,
             result,
             run.data["baseline"]["server_cpu_ms_per_request"],
-            "of baseline (CPU)",
-            0.8,
+            "baseline (CPU)",
+            CLICK_CPU_GOAL,
+            CLICK_CPU_GOAL_MS,
+            figure="server CPU per click (GET + POST)",
         ),
         *latency_rows(label, result, run.baseline, "times baseline"),
     ]
