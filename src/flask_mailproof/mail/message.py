@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import email.errors
 import email.header
+import email.headerregistry
 import email.policy
 import email.utils
 import re
@@ -15,6 +16,29 @@ from ..errors import HeaderInjection
 # CR, LF and every other control character; CPython's own checks missed encoded newlines in
 # some header paths (CVE-2024-6923), so nothing user-typed reaches a header unchecked.
 _UNSAFE_HEADER_CHARS = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
+
+
+class _HeaderClasses(email.headerregistry.HeaderRegistry):
+    """The stdlib's header registry, keeping the class it makes for each header name.
+
+    ``HeaderRegistry`` builds a new class with ``type()`` every time a header is set or read,
+    a tenth of the time it takes to build a mail; the class depends on the name alone.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[email.headerregistry.BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[email.headerregistry.BaseHeader]:
+        made = self._made.get(name)
+        if made is None:
+            made = self._made[name] = super().__getitem__(name)
+        return made
+
+
+#: The SMTP policies (CRLF line ends), with header classes made once per name.
+_SMTP = email.policy.SMTP.clone(header_factory=_HeaderClasses())
+_SMTPUTF8 = email.policy.SMTPUTF8.clone(header_factory=_HeaderClasses())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +103,7 @@ def build_mime(mail: OutgoingMail) -> EmailMessage:
     non-ASCII address is built for SMTPUTF8: its headers in UTF-8 as they are, since an encoded
     word inside an address is not an address (RFC 2047 section 5); see :func:`is_smtputf8`.
     """
-    policy = email.policy.SMTPUTF8 if needs_smtputf8(mail) else email.policy.SMTP
+    policy = _SMTPUTF8 if needs_smtputf8(mail) else _SMTP
     message = EmailMessage(policy=policy)
     message["From"] = check_header_value("From", mail.sender)
     message["To"] = check_header_value("To", mail.recipient)
