@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from helpers import csrf_token
+from helpers import BASE_URL, csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +27,37 @@ def environment(settings: dict[str, t.Any]) -> dict[str, str]:
     for name, value in settings.items():
         # Not a dict lookup: 1 == True, so {True: "true"}.get(1) would turn 1 into "true".
         env[name] = json.dumps(value) if isinstance(value, bool) else str(value)
+    return env
+
+
+def gunicorn_environment(
+    config: t.Mapping[str, t.Any], smtp: t.Any, port: int, workers: int, **extra: t.Any
+) -> dict[str, str]:
+    """Return the environment that serves the demo as docs/deploy.md does, for tests.
+
+    Cheap hashing, mail from each worker's thread to the test's SMTP server, plain HTTP, no
+    rate limits, and no Redis: ``extra`` adds to it or overrides it.
+    """
+    env = environment(
+        {
+            "SECRET_KEY": config["SECRET_KEY"],
+            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+            "MAILPROOF_BASE_URL": BASE_URL,
+            "MAILPROOF_ARGON2_MEMORY_COST": 1024,
+            "MAILPROOF_ARGON2_TIME_COST": 1,
+            "MAILPROOF_DELIVERY": "thread",
+            "MAILPROOF_DELIVERY_INTERVAL": 0.5,
+            "MAIL_SERVER": smtp.host,
+            "MAIL_PORT": smtp.port,
+            "SESSION_COOKIE_SECURE": False,
+            "RATELIMIT_ENABLED": False,
+            "FLASK_DEBUG": 0,
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            "GUNICORN_WORKERS": workers,
+            **extra,
+        }
+    )
+    env.pop("REDIS_URL", None)
     return env
 
 

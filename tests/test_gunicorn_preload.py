@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from helpers import BASE_URL, PASSWORD
-from processes import Browser, Process, environment
+from helpers import PASSWORD
+from processes import Browser, Process, gunicorn_environment
 from smtp import free_port
 
 pytestmark = [
@@ -39,27 +39,10 @@ APP_ONLY_LIBRARY = "_argon2_cffi_bindings"
 
 def serve(config, smtp, tmp_path: Path, port: int) -> Process:
     """Serve the demo as docs/deploy.md does, with two workers and JSON logs."""
-    env = environment(
-        {
-            "SECRET_KEY": config["SECRET_KEY"],
-            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "MAILPROOF_BASE_URL": BASE_URL,
-            "MAILPROOF_ARGON2_MEMORY_COST": 1024,
-            "MAILPROOF_ARGON2_TIME_COST": 1,
-            "MAILPROOF_DELIVERY": "thread",
-            "MAILPROOF_DELIVERY_INTERVAL": 0.5,
-            "MAIL_SERVER": smtp.host,
-            "MAIL_PORT": smtp.port,
-            "SESSION_COOKIE_SECURE": False,
-            "RATELIMIT_ENABLED": False,
-            "LOG_FORMAT": "json",
-            "FLASK_DEBUG": 0,
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": WORKERS,
-            "GUNICORN_ACCESS_LOG": "/dev/null",
-        }
+    env = gunicorn_environment(
+        config, smtp, port, WORKERS, LOG_FORMAT="json", GUNICORN_ACCESS_LOG="/dev/null"
     )
-    for name in ("REDIS_URL", "GUNICORN_PRELOAD", "PROMETHEUS_MULTIPROC_DIR"):
+    for name in ("GUNICORN_PRELOAD", "PROMETHEUS_MULTIPROC_DIR"):
         env.pop(name, None)
     server = Process(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "demo:create_app()"],

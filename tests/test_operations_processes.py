@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import BASE_URL, PASSWORD
-from processes import Browser, Process, environment
+from helpers import PASSWORD
+from processes import Browser, Process, gunicorn_environment
 from smtp import free_port
 
 pytestmark = pytest.mark.slow
@@ -49,27 +49,14 @@ def value(samples, name, **labels):
 
 
 def serve_with_gunicorn(config, smtp, tmp_path: Path, port: int) -> Process:
-    env = environment(
-        {
-            "SECRET_KEY": config["SECRET_KEY"],
-            "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-            "MAILPROOF_BASE_URL": BASE_URL,
-            "MAILPROOF_ARGON2_MEMORY_COST": 1024,
-            "MAILPROOF_ARGON2_TIME_COST": 1,
-            "MAILPROOF_DELIVERY": "thread",
-            "MAILPROOF_DELIVERY_INTERVAL": 0.5,
-            "MAILPROOF_METRICS_PATH": "/_mailproof/metrics",
-            "MAIL_SERVER": smtp.host,
-            "MAIL_PORT": smtp.port,
-            "SESSION_COOKIE_SECURE": False,
-            "RATELIMIT_ENABLED": False,
-            "FLASK_DEBUG": 0,
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
-            "GUNICORN_WORKERS": 2,
-            "PROMETHEUS_MULTIPROC_DIR": tmp_path / "metrics",
-        }
+    env = gunicorn_environment(
+        config,
+        smtp,
+        port,
+        2,
+        MAILPROOF_METRICS_PATH="/_mailproof/metrics",
+        PROMETHEUS_MULTIPROC_DIR=tmp_path / "metrics",
     )
-    env.pop("REDIS_URL", None)
     server = Process(
         [
             str(BIN / "gunicorn"),
