@@ -18,7 +18,7 @@ import typing as t
 import uuid
 
 from flask import has_app_context
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, func, or_, select, update
 
 from ..clock import utcnow
 from ..errors import PermanentDeliveryError, TemporaryDeliveryError
@@ -68,11 +68,13 @@ def worker_name() -> str:
 
 def due_condition(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
     """Return the condition of a message due at ``now``: every reader of "due" uses this one."""
+    return _due(model, now, now - dt.timedelta(seconds=grace))
+
+
+def _due(model: type[OutboxMixin], now: t.Any, pending_due_by: t.Any) -> t.Any:
+    """Return the due condition; its times are values or bound parameters."""
     return or_(
-        and_(
-            model.status == OutboxStatus.PENDING,
-            model.next_attempt_at <= now - dt.timedelta(seconds=grace),
-        ),
+        and_(model.status == OutboxStatus.PENDING, model.next_attempt_at <= pending_due_by),
         # A claim past its lease belongs to a worker that died; take the message over.
         and_(model.status == OutboxStatus.CLAIMED, model.claimed_until < now),
     )
@@ -138,24 +140,67 @@ def _claim_round(
     only: t.Collection[int] | None,
 ) -> tuple[int, list[int]]:
     now = utcnow()
-    candidates = select(model.id).where(due_condition(model, now)).order_by(model.id).limit(limit)
+    candidates = _statements(model).candidates.limit(limit)
     if only is not None:
         candidates = candidates.where(model.id.in_(list(only)))
     if session.get_bind().dialect.name in ("postgresql", "mysql", "mariadb"):
         candidates = candidates.with_for_update(skip_locked=True)
-    ids = list(session.scalars(candidates))
+    ids = list(session.scalars(candidates, {"claim_now": now}))
     claimed = []
-    until = now + dt.timedelta(seconds=lease)
-    for message_id in ids:
-        result = session.execute(
-            update(model)
-            .where(model.id == message_id, due_condition(model, now))
-            .values(status=OutboxStatus.CLAIMED, claimed_by=worker, claimed_until=until)
-        )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(message_id)
+    if ids:
+        claim = _statements(model).claim
+        until = now + dt.timedelta(seconds=lease)
+        for message_id in ids:
+            result = session.execute(
+                claim,
+                {"claim_id": message_id, "claim_now": now, "claimer": worker, "claim_until": until},
+                execution_options=_UNSYNCHRONIZED,
+            )
+            if result.rowcount == 1:  # type: ignore[attr-defined]
+                claimed.append(message_id)
     session.commit()
     return len(ids), claimed
+
+
+#: Delivery's UPDATEs match rows by id and never read loaded objects before the commit
+#: that expires them (claimed rows are detached), so the ORM need not look through the
+#: session for objects to update alike: a fifth of a one-message run's CPU.
+_UNSYNCHRONIZED = {"synchronize_session": False}
+
+
+@dataclasses.dataclass(frozen=True)
+class _ClaimStatements:
+    """The statements of a claim, with their values bound at execution.
+
+    Built once per outbox model: the expression tree of the due condition took longer to
+    build than the statements to run. The parameters are not named as columns are (SQLAlchemy
+    reserves those names in an UPDATE).
+    """
+
+    #: Ids of due messages at ``claim_now``, oldest first (the caller adds the limit).
+    candidates: Select[int]
+    #: Claim message ``claim_id`` for ``claimer`` until ``claim_until`` if it is still due.
+    claim: Update
+
+
+_CLAIM_STATEMENTS: dict[type[OutboxMixin], _ClaimStatements] = {}
+
+
+def _statements(model: type[OutboxMixin]) -> _ClaimStatements:
+    statements = _CLAIM_STATEMENTS.get(model)
+    if statements is None:
+        due = _due(model, bindparam("claim_now"), bindparam("claim_now"))
+        statements = _CLAIM_STATEMENTS[model] = _ClaimStatements(
+            candidates=select(model.id).where(due).order_by(model.id),
+            claim=update(model)
+            .where(model.id == bindparam("claim_id"), due)
+            .values(
+                status=OutboxStatus.CLAIMED,
+                claimed_by=bindparam("claimer"),
+                claimed_until=bindparam("claim_until"),
+            ),
+        )
+    return statements
 
 
 def release_claims(
@@ -339,7 +384,8 @@ def _record(
     # Only the worker holding the claim records the outcome; an expired claim taken over by
     # another worker is that worker's to record.
     session.execute(
-        update(model).where(model.id == row.id, model.claimed_by == worker).values(**values)
+        update(model).where(model.id == row.id, model.claimed_by == worker).values(**values),
+        execution_options=_UNSYNCHRONIZED,
     )
     if has_app_context():  # the signal's sender is the app (delivery always runs in its context)
         send_after_commit(
