@@ -98,7 +98,13 @@ class SenderPool:
         session = state.db.session()
         settings = state.settings
         wanted = self._concurrency
+        # Once a claim took all that was due, look again after a sender has recorded one (or
+        # a poll has passed), not at once, where the claim would find nothing: the messages
+        # in flight then, counted when the claim was handed over.
+        in_flight_after_all: int | None = None
         while True:
+            if in_flight_after_all is not None:
+                self._wait_for_a_record(in_flight_after_all)
             with self._changed:
                 # Claim again once the line is half empty: senders never wait on a claim, and a
                 # claim takes several messages at once, yet the pool never holds more than two
@@ -136,6 +142,7 @@ class SenderPool:
             with self._changed:
                 self._line.extend(rows)
                 self._unrecorded += len(rows)
+                in_flight_after_all = self._unrecorded if len(ids) < room else None
                 self._changed.notify_all()
             self._add_senders(min(wanted, len(self._senders) + len(rows)))
             if self._stopping:
