@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import render_template_string
+from flask_login import current_user
 
 from helpers import PASSWORD, csrf_token, register, submit
 
@@ -234,6 +236,39 @@ def test_static_files_stay_cacheable(client):
     with client.get("/static/style.css") as response:
         assert response.status_code == 200
         assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+def test_static_files_stay_cacheable_for_a_logged_in_user(app, client, make_user, login):
+    # A host that loads the user on every request, static files included.
+    @app.before_request
+    def load_user():
+        current_user.is_authenticated  # noqa: B018
+
+    make_user("alice@example.com")
+    login("alice@example.com")
+
+    with client.get("/static/style.css") as response:
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.app_config(WTF_CSRF_FIELD_NAME="form_token")
+def test_a_host_page_with_a_form_token_is_not_stored_whatever_the_fields_name(app, client):
+    @app.get("/host-form")
+    def host_form():
+        return render_template_string('<form><input name="form_token" value="{{ csrf_token() }}">')
+
+    response = client.get("/host-form")
+
+    assert 'name="form_token"' in response.get_data(as_text=True)
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+def test_a_host_page_without_a_form_or_an_account_may_be_stored(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "Cache-Control" not in response.headers
 
 
 def test_an_https_base_url_turns_on_hsts(client):
