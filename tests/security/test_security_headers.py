@@ -321,3 +321,16 @@ def test_a_page_with_a_token_in_its_url_keeps_the_referrer_on_site_whatever_the_
     assert client.get("/").headers["Referrer-Policy"] == "unsafe-url"
     assert link_page.status_code == 200
     assert link_page.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_reset_request_page_keeps_the_referrer_on_site_whatever_the_host_prefers(app, client):
+    @app.after_request
+    def lax_default(response):
+        response.headers.setdefault("Referrer-Policy", "unsafe-url")
+        return response
+
+    response = client.get("/reset")
+
+    assert client.get("/").headers["Referrer-Policy"] == "unsafe-url"
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "same-origin"
