@@ -113,6 +113,17 @@ def test_anything_but_one_plain_address_is_refused(value):
         parse_address(value)
 
 
+def test_a_percent_sign_is_refused_as_a_relay_route():
+    # email-validator accepts "%"; relays may route on it ("the percent hack").
+    with pytest.raises(InvalidAddress, match="characters an address cannot have"):
+        parse_address("alice%evil.example@example.com")
+
+
+@pytest.mark.parametrize("value", ["bob=?x@example.com", "bob?=x@example.com"])
+def test_half_of_an_encoded_word_is_an_ordinary_address(value):
+    assert parse_address(value).email == value
+
+
 def test_no_dns_lookup_by_default(monkeypatch):
     def no_dns(*args, **kwargs):
         raise AssertionError("DNS was queried")
