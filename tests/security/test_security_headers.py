@@ -78,6 +78,12 @@ def test_every_page_carries_the_headers(pages):
         assert_protected(response)
 
 
+def test_every_page_is_html_in_utf_8(pages):
+    # Served as anything else, a browser would show the markup, or guess the encoding.
+    for name, response in pages.items():
+        assert response.content_type == "text/html; charset=utf-8", name
+
+
 def test_no_page_needs_inline_scripts_or_styles(pages):
     for response in pages.values():
         assert_no_inline_code(response)
