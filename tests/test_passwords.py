@@ -315,3 +315,9 @@ def test_a_stored_hash_that_is_not_argon2_verifies_nothing_and_needs_rehashing(p
 
 def test_a_hash_made_today_needs_no_rehash(passwords):
     assert not passwords.needs_rehash(passwords.hash(PASSWORD))
+
+
+def test_an_account_without_a_password_is_opened_by_none_not_even_the_dummys(passwords):
+    # The dummy hash (verified against to spend the same time) has a password in our source.
+    assert not passwords.verify(None, "flask-mailproof: no such account")
+    assert not passwords.verify(None, PASSWORD)
