@@ -321,3 +321,12 @@ def test_an_account_without_a_password_is_opened_by_none_not_even_the_dummys(pas
     # The dummy hash (verified against to spend the same time) has a password in our source.
     assert not passwords.verify(None, "flask-mailproof: no such account")
     assert not passwords.verify(None, PASSWORD)
+
+
+def test_the_addresss_words_count_as_guessable_inside_a_longer_password(passwords):
+    # Not the address in any spelling, but its words: zxcvbn knows them only if given them.
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy("Quillfeather2024", user_inputs=("zephyrine.quillfeather@x.org",))
+
+    assert refused.value.reason != ADDRESS_REFUSAL
+    passwords.check_policy("Quillfeather2024", user_inputs=("ada@x.org",))
