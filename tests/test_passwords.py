@@ -330,3 +330,12 @@ def test_the_addresss_words_count_as_guessable_inside_a_longer_password(password
 
     assert refused.value.reason != ADDRESS_REFUSAL
     passwords.check_policy("Quillfeather2024", user_inputs=("ada@x.org",))
+
+
+def test_the_mailbox_is_what_comes_before_the_first_tag(passwords):
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy(
+            "Zephyrine Quill", user_inputs=("zephyrine.quill+news+daily@example.org",)
+        )
+
+    assert refused.value.reason == ADDRESS_REFUSAL
