@@ -65,6 +65,13 @@ def test_local_part_of_64_octets_is_accepted():
     assert parse_address("\u00e9" * 32 + "@example.com").email == "\u00e9" * 32 + "@example.com"
 
 
+def test_local_part_of_65_ascii_characters_is_refused_by_its_octets():
+    with pytest.raises(InvalidAddress) as refused:
+        parse_address("a" * 65 + "@example.com")
+
+    assert refused.value.reason == "The part before the @ has at most 64 bytes."
+
+
 def test_local_part_of_65_octets_is_refused():
     # 33 characters, 66 octets in UTF-8: RFC 5321 counts octets.
     with pytest.raises(InvalidAddress, match="64 bytes"):
