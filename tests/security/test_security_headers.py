@@ -270,6 +270,29 @@ def test_a_host_page_with_a_form_token_is_not_stored_whatever_the_fields_name(ap
     assert response.headers.get("Cache-Control") == "no-store"
 
 
+def test_a_host_page_that_shows_the_account_without_a_form_is_not_stored(
+    app, client, make_user, login
+):
+    @app.get("/whoami")
+    def whoami():
+        return current_user.email
+
+    make_user("alice@example.com")
+    login("alice@example.com")
+    response = client.get("/whoami")
+
+    assert response.text == "alice@example.com"
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+def test_an_extension_page_without_a_form_is_not_stored_either(client):
+    response = client.get("/contact/sent")
+
+    assert response.status_code == 200
+    assert "csrf_token" not in response.get_data(as_text=True)
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
 def test_a_host_page_without_a_form_or_an_account_may_be_stored(client):
     response = client.get("/")
 
