@@ -71,3 +71,10 @@ def test_the_score_leaves_out_equivalent_and_unrun_mutants(tmp_path):
     # 5 mutants, 1 not run, 1 equivalent: 2 killed of the 3 judged.
     assert row.split()[-1] == "66.7%"
     assert row.split()[1:6] == ["5", "1", "2", "2", "1"]
+
+
+def test_an_equivalent_mutant_not_run_yet_is_left_out_once():
+    mutants = {"a__mutmut_1": "killed", "a__mutmut_2": "survived", "a__mutmut_3": "not run"}
+    listed = {"a__mutmut_2": "why", "a__mutmut_3": "why"}
+
+    assert mutation_score.judged_equivalent(mutants, listed) == 1

@@ -116,6 +116,18 @@ def test_a_stale_sign_in_asks_for_a_fresh_one(client, make_user, login_by_mail, 
     assert get_user(OWNER).password_hash is None
 
 
+def test_the_fresh_sign_in_it_asks_for_comes_back_to_the_page(
+    client, make_user, login_by_mail, clock
+):
+    make_user(OWNER, password=None)
+    login_by_mail(OWNER)
+    clock.shift(dt.timedelta(seconds=601))
+
+    page = client.get("/change-password").get_data(as_text=True)
+
+    assert 'href="/login/email?next=/change-password"' in page
+
+
 @pytest.mark.app_config(MAILPROOF_FRESH_LOGIN_MAX_AGE=60)
 def test_the_freshness_bound_is_a_setting(client, make_user, login_by_mail, get_user, clock):
     make_user(OWNER, password=None)

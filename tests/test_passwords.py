@@ -12,6 +12,7 @@ import flask_mailproof.passwords
 from demo import create_app
 from demo.models import db, models
 from flask_mailproof.errors import PasswordRejected
+from flask_mailproof.passwords import Passwords
 from flask_mailproof.settings import Settings
 from flask_mailproof.state import current_state
 from helpers import PASSWORD, register, submit
@@ -248,3 +249,118 @@ def test_a_verdict_kept_for_the_request_is_not_reused_for_another_address(app):
         passwords.check_policy(password, user_inputs=("someone@example.com",))
         with pytest.raises(PasswordRejected):
             passwords.check_policy(password, user_inputs=("zephyrine.quillfeather@example.com",))
+
+
+@pytest.fixture
+def passwords(app):
+    """Passwords with the suite's cheap hash and a 40-byte cap, in an app context for gettext."""
+    with app.app_context():
+        yield Passwords(
+            time_cost=1, memory_cost=1024, parallelism=1, min_length=15, max_bytes=40, min_score=3
+        )
+
+
+ADDRESS_REFUSAL = "Do not make your password out of your email address."
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "zephyrine-quill-news",
+        "Zephyrine Quill",
+        "zephyrine.quill.example.org",
+        "Zephyrine_Quill_News_Example_Org",
+    ],
+)
+def test_the_address_in_any_spelling_is_refused_as_the_address(passwords, password):
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy(password, user_inputs=("zephyrine.quill+news@example.org",))
+
+    assert refused.value.reason == ADDRESS_REFUSAL
+
+
+def test_every_address_given_is_checked_not_only_the_first(passwords):
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy(
+            "zephyrinequillfeather",
+            user_inputs=("Zephyrine", "zephyrine.quillfeather@example.com"),
+        )
+
+    assert refused.value.reason == ADDRESS_REFUSAL
+
+
+def test_a_password_of_separators_only_is_not_taken_for_an_address_of_a_bare_tag(passwords):
+    # "+news@" has an empty mailbox before its tag: nothing to refuse a password for.
+    passwords.check_policy("._-+@ _.+-@ -_.@+ ._", user_inputs=("+news@example.org",))
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (
+            "abcdefghijklmnopq",
+            'Sequences like "abc" or "6543" are easy to guess. '
+            "Add another word or two. Uncommon words are better. Avoid sequences.",
+        ),
+        (
+            "johnsmith19801980",  # weak, but zxcvbn has no warning for it
+            "This password is too easy to guess. "
+            "Add another word or two. Uncommon words are better.",
+        ),
+    ],
+)
+def test_a_guessable_password_is_refused_with_zxcvbns_warning_and_suggestions(
+    passwords, password, reason
+):
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy(password)
+
+    assert refused.value.reason == reason
+
+
+def test_a_password_of_exactly_the_byte_cap_is_accepted_and_verifies(passwords):
+    password = "wandering violet lighthouse, 40 bytes ok"
+    assert len(password.encode("utf-8")) == 40
+
+    passwords.check_policy(password)
+    assert passwords.verify(passwords.hash(password), password)
+
+
+def test_a_password_one_byte_over_the_cap_never_verifies(passwords):
+    over = "wandering violet lighthouse, 41 bytes: no"
+    assert len(over.encode("utf-8")) == 41
+
+    assert not passwords.verify(passwords.hash(over), over)
+
+
+def test_a_stored_hash_that_is_not_argon2_verifies_nothing_and_needs_rehashing(passwords):
+    assert not passwords.verify("not a hash", PASSWORD)
+    assert passwords.needs_rehash("not a hash")
+
+
+def test_a_hash_made_today_needs_no_rehash(passwords):
+    assert not passwords.needs_rehash(passwords.hash(PASSWORD))
+
+
+def test_an_account_without_a_password_is_opened_by_none_not_even_the_dummys(passwords):
+    # The dummy hash (verified against to spend the same time) has a password in our source.
+    assert not passwords.verify(None, "flask-mailproof: no such account")
+    assert not passwords.verify(None, PASSWORD)
+
+
+def test_the_addresss_words_count_as_guessable_inside_a_longer_password(passwords):
+    # Not the address in any spelling, but its words: zxcvbn knows them only if given them.
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy("Quillfeather2024", user_inputs=("zephyrine.quillfeather@x.org",))
+
+    assert refused.value.reason != ADDRESS_REFUSAL
+    passwords.check_policy("Quillfeather2024", user_inputs=("ada@x.org",))
+
+
+def test_the_mailbox_is_what_comes_before_the_first_tag(passwords):
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy(
+            "Zephyrine Quill", user_inputs=("zephyrine.quill+news+daily@example.org",)
+        )
+
+    assert refused.value.reason == ADDRESS_REFUSAL

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import itertools
 
@@ -14,7 +15,7 @@ from demo.models import db, models
 from flask_mailproof.claims import ResetClaim
 from flask_mailproof.errors import TokenExpired, TokenInvalid
 from flask_mailproof.links import MAILED_LINKS
-from flask_mailproof.tokens import MAX_TOKEN_LENGTH, Purpose, Tokens
+from flask_mailproof.tokens import MAX_TOKEN_LENGTH, Purpose, Tokens, digest
 from helpers import csrf_token, register, submit
 
 OLD_KEY = "old-secret-key-0123456789-0123456789-0123456789"
@@ -78,6 +79,24 @@ def test_an_expired_token_that_holds_no_mapping_carries_no_payload(time_machine)
     with pytest.raises(TokenExpired) as expired:
         tokens.read(Purpose.CONFIRM, token, max_age=60)
     assert expired.value.payload is None
+
+
+# Every link in flight carries the salt and the state digest: changed at an upgrade, they
+# would void every link mailed before it.
+
+
+@pytest.mark.parametrize("purpose", list(Purpose))
+def test_a_token_signed_as_earlier_releases_sign_it_is_read(purpose):
+    earlier = URLSafeTimedSerializer(NEW_KEY, salt=f"flask-mailproof.{purpose}").dumps({"u": 7})
+
+    assert Tokens(NEW_KEY, lifetimes={purpose: 60}).read(purpose, earlier) == {"u": 7}
+
+
+def test_the_state_digest_is_computed_as_earlier_releases_computed_it():
+    joined = b"alice@example.com\x1f3\x1f$argon2id$v=19$m=1024"
+    earlier = hashlib.sha256(joined).hexdigest()[:16]
+
+    assert digest("alice@example.com", 3, "$argon2id$v=19$m=1024") == earlier
 
 
 @pytest.mark.parametrize(

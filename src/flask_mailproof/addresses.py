@@ -89,8 +89,8 @@ def _validated(value: str, *, check_deliverability: bool) -> email_validator.Val
             # A non-ASCII local part is mailed with SMTPUTF8 (RFC 6531); a server without it
             # fails that one message, never the others.
             allow_smtputf8=True,
-            # RFC 5321's 64-character limit on the local part, which is off by default.
-            strict=True,
+            # RFC 5321's limit on the local part is ours to check, in octets: email-validator's
+            # optional one (strict=True) counts characters, and says only "too long".
         )
     except email_validator.EmailNotValidError as exc:
         # email-validator explains in English only: its common reasons are said in ours.

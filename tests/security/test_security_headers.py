@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import render_template_string
+from flask_login import current_user
 
 from helpers import PASSWORD, csrf_token, register, submit
 
@@ -74,6 +76,12 @@ def pages(client, make_user, outbox):
 def test_every_page_carries_the_headers(pages):
     for response in pages.values():
         assert_protected(response)
+
+
+def test_every_page_is_html_in_utf_8(pages):
+    # Served as anything else, a browser would show the markup, or guess the encoding.
+    for name, response in pages.items():
+        assert response.content_type == "text/html; charset=utf-8", name
 
 
 def test_no_page_needs_inline_scripts_or_styles(pages):
@@ -236,6 +244,62 @@ def test_static_files_stay_cacheable(client):
         assert "no-store" not in response.headers.get("Cache-Control", "")
 
 
+def test_static_files_stay_cacheable_for_a_logged_in_user(app, client, make_user, login):
+    # A host that loads the user on every request, static files included.
+    @app.before_request
+    def load_user():
+        current_user.is_authenticated  # noqa: B018
+
+    make_user("alice@example.com")
+    login("alice@example.com")
+
+    with client.get("/static/style.css") as response:
+        assert response.status_code == 200
+        assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.app_config(WTF_CSRF_FIELD_NAME="form_token")
+def test_a_host_page_with_a_form_token_is_not_stored_whatever_the_fields_name(app, client):
+    @app.get("/host-form")
+    def host_form():
+        return render_template_string('<form><input name="form_token" value="{{ csrf_token() }}">')
+
+    response = client.get("/host-form")
+
+    assert 'name="form_token"' in response.get_data(as_text=True)
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+def test_a_host_page_that_shows_the_account_without_a_form_is_not_stored(
+    app, client, make_user, login
+):
+    @app.get("/whoami")
+    def whoami():
+        return current_user.email
+
+    make_user("alice@example.com")
+    login("alice@example.com")
+    response = client.get("/whoami")
+
+    assert response.text == "alice@example.com"
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+def test_an_extension_page_without_a_form_is_not_stored_either(client):
+    response = client.get("/contact/sent")
+
+    assert response.status_code == 200
+    assert "csrf_token" not in response.get_data(as_text=True)
+    assert response.headers.get("Cache-Control") == "no-store"
+
+
+def test_a_host_page_without_a_form_or_an_account_may_be_stored(client):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "Cache-Control" not in response.headers
+
+
 def test_an_https_base_url_turns_on_hsts(client):
     response = client.get("/login")
 
@@ -286,3 +350,16 @@ def test_a_page_with_a_token_in_its_url_keeps_the_referrer_on_site_whatever_the_
     assert client.get("/").headers["Referrer-Policy"] == "unsafe-url"
     assert link_page.status_code == 200
     assert link_page.headers["Referrer-Policy"] == "same-origin"
+
+
+def test_the_reset_request_page_keeps_the_referrer_on_site_whatever_the_host_prefers(app, client):
+    @app.after_request
+    def lax_default(response):
+        response.headers.setdefault("Referrer-Policy", "unsafe-url")
+        return response
+
+    response = client.get("/reset")
+
+    assert client.get("/").headers["Referrer-Policy"] == "unsafe-url"
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "same-origin"

@@ -61,11 +61,13 @@ def _add_protection(response: Response) -> None:
 
 
 def _private() -> bool:
-    """Tell whether this response shows account data or carries a form's token."""
-    # The app's static files and ours (mailproof.static) stay cacheable.
-    if (request.endpoint or "").rpartition(".")[2] == "static":
-        return False
-    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    """Tell whether this response shows account data or carries a form's token.
+
+    Static files stay cacheable without a rule of ours: Flask gives each its own
+    ``Cache-Control``, which ``setdefault`` keeps.
+    """
+    # Set by CSRFProtect, which the extension starts when the application has not.
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
     # Looked up where Flask-Login left it: loading the user here would cost a query.
     user = g.get("_login_user")
     return (
