@@ -164,7 +164,7 @@ def _claim_round(
 
 #: Delivery's UPDATEs match rows by id and never read loaded objects before the commit
 #: that expires them (claimed rows are detached), so the ORM need not look through the
-#: session for objects to update alike: a fifth of a one-message run's CPU.
+#: session for objects to update alike, work that showed in a one-message run's profile.
 _UNSYNCHRONIZED = {"synchronize_session": False}
 
 
