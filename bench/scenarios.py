@@ -57,10 +57,17 @@ def click_button(client: Client, token: str) -> Reply:
 
 def open_and_press(client: Client, token: str) -> Reply:
     """Open a mailed confirmation link's page and press its button: one click, two requests."""
-    page = client.request("GET", f"/confirm/{token}")
+    return press_on_page(client, f"/confirm/{token}")
+
+
+def press_on_page(client: Client, path: str) -> Reply:
+    """GET the page at ``path`` and POST its button with the CSRF token the page carries."""
+    page = client.request("GET", path)
     if page.status != 200:
         return page
-    return client.post_form(f"/confirm/{token}")
+    match = CSRF_FIELD.search(page.body)
+    client.csrf_token = match.group(1) if match else None
+    return client.post_form(path)
 
 
 def signup_tasks(prefix: str, count: int) -> list[tuple[str, str]]:
@@ -280,13 +287,8 @@ def click(run: Run) -> None:
 
 
 def open_and_click(client: Client, link: str) -> Reply:
-    path = "/" + link.split("/", 3)[3]
-    page = client.request("GET", path)
-    if page.status != 200:
-        return page
-    match = CSRF_FIELD.search(page.body)
-    client.csrf_token = match.group(1) if match else None
-    return client.post_form(path)
+    """Follow a link read from a mail: its path's page, then its button."""
+    return press_on_page(client, "/" + link.split("/", 3)[3])
 
 
 def confirmation_links(messages: t.Iterable[dict[str, t.Any]]) -> dict[str, str]:
