@@ -6,10 +6,13 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pydantic
 import pytest
 import time_machine
 from openapi_spec_validator import validate
 
+from demo import create_app
+from flask_mailproof.api import schemas
 from helpers import PASSWORD
 
 
@@ -246,6 +249,35 @@ def test_openapi_document_is_valid_3_1_and_lists_every_endpoint(client):
         "/api/resend",
         "/api/csrf",
     } <= paths
+
+
+def test_each_schema_is_generated_once_per_process_and_handed_out_as_a_copy(
+    app, config, monkeypatch
+):
+    # Every app's start asks for the schemas of its endpoints; generating them again for each
+    # app was most of an app's start-up, paid by every worker and every test.
+    generated = []
+    generate = pydantic.BaseModel.model_json_schema.__func__
+
+    def counting(cls, *args, **kwargs):
+        generated.append(cls)
+        return generate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(pydantic.BaseModel, "model_json_schema", classmethod(counting))
+    monkeypatch.setattr(schemas.BaseModel, "_schemas", {})
+
+    first = create_app(config).test_client().get("/api/openapi.json").get_json()
+    ours_at_first = {c for c in generated if issubclass(c, schemas.BaseModel)}
+    generated.clear()
+    second = create_app(config).test_client().get("/api/openapi.json").get_json()
+    ours_at_second = {c for c in generated if issubclass(c, schemas.BaseModel)}
+    handed_out = schemas.Error.model_json_schema()
+    handed_out["properties"].clear()
+
+    assert schemas.Error in ours_at_first
+    assert ours_at_second == set()
+    assert second == first
+    assert schemas.Error.model_json_schema()["properties"], "the cache handed out its own dict"
 
 
 def test_docs_api_reference_is_current(app):
