@@ -58,6 +58,11 @@ def parse_address(value: str, *, check_deliverability: bool = False) -> Address:
     return Address(email=normalised, key=address_key(normalised))
 
 
+#: Unicode categories no address holds: controls, format characters (bidi overrides, zero
+#: widths), surrogates and line or paragraph separators.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 def _refuse_what_no_address_holds(value: str) -> None:
     if not value:
         raise InvalidAddress(gettext("Enter your email address."))
@@ -65,7 +70,7 @@ def _refuse_what_no_address_holds(value: str) -> None:
         raise InvalidAddress(
             gettext("An address has at most %(num)d characters.", num=MAX_ADDRESS_LENGTH)
         )
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in value):
+    if any(unicodedata.category(c) in _UNSAFE_CATEGORIES for c in value):
         raise InvalidAddress(gettext("The address contains characters an address cannot have."))
     # U+FFFD is what a form parser makes of bytes that are not UTF-8: email-validator would
     # accept it, and mail would go to an address nobody typed.
