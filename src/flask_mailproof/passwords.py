@@ -69,10 +69,12 @@ def _strength(password: str, words: list[str]) -> dict[str, t.Any]:
 
 
 def _words_of(user_inputs: tuple[str, ...]) -> list[str]:
-    """Return the inputs and their words: ``ann.lee@x.org`` also gives ``ann``, ``lee``, ``x``.
+    """Return the inputs and their words of three letters or more: ``ann.lee@xy.org`` also
+    gives ``ann``, ``lee`` and ``org``.
 
     zxcvbn matches user inputs as whole dictionary words, so a password made of the parts of
-    the address would pass if only the address were given.
+    the address would pass if only the address were given. Shorter parts (initials, country
+    codes) are in too many passwords to count against their owner.
     """
     words = [part for value in user_inputs for part in re.split(r"\W+", value) if len(part) > 2]
     return [*user_inputs, *words]
