@@ -383,6 +383,15 @@ def test_two_letter_parts_of_the_address_are_not_taken_for_its_words(app):
         policy.check_policy("zqElephants", user_inputs=("zq.mov@example.org",))
 
 
+def test_the_domain_is_what_follows_the_last_at_sign(passwords):
+    # RFC 5321 lets a (quoted) local part hold an "@"; the domain never does. The form judges
+    # the password against the address as typed, before the address's own check refuses it.
+    with pytest.raises(PasswordRejected) as refused:
+        passwords.check_policy("Zephyrine@Quill", user_inputs=("zephyrine@quill@example.org",))
+
+    assert refused.value.reason == ADDRESS_REFUSAL
+
+
 def test_the_mailbox_is_what_comes_before_the_first_tag(passwords):
     with pytest.raises(PasswordRejected) as refused:
         passwords.check_policy(
