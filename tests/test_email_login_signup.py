@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from flask_mailproof import email_confirmed, user_logged_in, user_registered
+from flask_mailproof.clock import utcnow
 from helpers import PASSWORD, csrf_token, submit
 
 EMAIL = "new@example.com"
@@ -44,6 +46,46 @@ def test_its_button_creates_a_confirmed_account_without_a_password(client, outbo
     assert user.confirmed_at is not None
     assert user.password_hash is None
     assert client.get("/api/me").get_json()["email"] == EMAIL
+
+
+@SIGNUP
+def test_the_new_account_is_signed_up_confirmed_and_signed_in_at_the_click(
+    app, client, outbox, get_user
+):
+    # What the rest of the product reads of a new account: its times, its first login, the
+    # signals a host listens to, and a sign-in by mail, which stands in for a password.
+    signals = []
+
+    def receive(sender, **kwargs):
+        signals.append((sender, kwargs.get("user"), kwargs.get("method")))
+
+    submit(client, "/login/email?next=/change-password", {"email": EMAIL})
+    link = outbox(EMAIL)[0].link("/login/email/")
+    before = utcnow()
+    with (
+        user_registered.connected_to(receive),
+        email_confirmed.connected_to(receive),
+        user_logged_in.connected_to(receive),
+    ):
+        response = press(client, link)
+    after = utcnow()
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+
+    user = get_user(EMAIL)
+    assert response.headers["Location"] == "/change-password"
+    assert "Welcome: your account is created, and you are signed in." in page
+    # The click proved the mailbox: a first password needs no current one.
+    assert 'name="password"' in page
+    assert 'name="current_password"' not in page
+    # One instant for all three, as statistics read them.
+    assert before <= user.registered_at == user.confirmed_at == user.last_login_at <= after
+    assert user.login_counter == 1
+    assert user.session_stamp
+    assert [(sender, u.email, method) for sender, u, method in signals] == [
+        (app, EMAIL, None),
+        (app, EMAIL, None),
+        (app, EMAIL, "email_link"),
+    ]
 
 
 @SIGNUP
