@@ -291,6 +291,25 @@ def test_the_cli_lists_the_newest_suppression_first(app, time_machine):
     ]
 
 
+def test_the_cli_lists_a_renewed_suppression_as_the_newest(app, time_machine):
+    # A second refusal renews the address's one entry (its row, and id, stay the same): the
+    # list follows the time of the latest refusal, not the order the entries were made in.
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    with app.app_context():
+        mark_undeliverable("refused-again@example.com", "550 gone")
+        time_machine.move_to("2026-06-01 13:00:00", tick=False)
+        mark_undeliverable("refused-once@example.com", "550 gone")
+        time_machine.move_to("2026-06-01 14:00:00", tick=False)
+        mark_undeliverable("refused-again@example.com", "550 still gone")
+
+    listed = app.test_cli_runner().invoke(args=["mailproof", "suppressed", "list"])
+
+    assert [line.split()[4].rstrip(":") for line in listed.output.splitlines()[1:-1]] == [
+        "refused-again@example.com",
+        "refused-once@example.com",
+    ]
+
+
 def test_the_signals_go_out_after_the_commit(smtp, app, client):
     smtp.refused[BAD] = NO_SUCH_USER
     register(client, BAD)
