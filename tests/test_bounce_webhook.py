@@ -149,6 +149,13 @@ def test_a_wrong_signature_is_answered_with_how_to_sign(app, client):
     assert response.get_json()["message"] == SIGNATURE_HELP
 
 
+def test_a_missing_signature_is_answered_with_how_to_sign(app, client):
+    # A provider's forwarder set up without the headers learns from the answer what to send.
+    response = client.post(URL, data=b'{"address": "a@example.com"}')
+
+    assert response.get_json()["message"] == SIGNATURE_HELP
+
+
 @pytest.mark.parametrize(
     ("digits", "code"), [(12, "timestamp_stale"), (13, "signature_missing")], ids=["12", "13"]
 )
