@@ -683,6 +683,56 @@ def test_list_shows_the_newest_of_the_status_asked_for(app, client, outbox):
     assert [line.split()[-1] for line in delivered.splitlines()[2:]] == ["2"]
 
 
+def _stored_message(email, written):
+    # As a web process would write it, whose own clock gives the time: the database gives
+    # the id, so two processes writing at once may store the later-written one first.
+    return models.contact_message(
+        name="A", email=email, email_key=email, message="Hi", status="pending", created_at=written
+    )
+
+
+def test_list_shows_the_latest_written_first_whatever_order_they_were_stored_in(app):
+    with app.app_context():
+        db.session.add(_stored_message("later@example.com", dt.datetime(2026, 3, 2, 9, 5)))
+        db.session.commit()
+        db.session.add(_stored_message("earlier@example.com", dt.datetime(2026, 3, 2, 9, 0)))
+        db.session.commit()
+
+    output = _contact_cli(app, "list")
+
+    listed = [line.split()[5] for line in output.splitlines()[2:]]
+    assert listed == ["<later@example.com>", "<earlier@example.com>"]
+
+
+def test_purge_keeps_a_message_written_exactly_at_the_cutoff(app, client, stored):
+    # "Older than 1 day": written before the cutoff, not at it (as for accounts).
+    with time_machine.travel(START, tick=False) as traveller:
+        send(client)
+        traveller.shift(dt.timedelta(days=1))
+        at_the_cutoff = _contact_cli(app, "purge", "--older-than", "1")
+        traveller.shift(dt.timedelta(microseconds=1))
+        past_it = _contact_cli(app, "purge", "--older-than", "1", "--dry-run")
+
+    assert "0 never-verified contact message(s) deleted." in at_the_cutoff
+    assert "1 never-verified contact message(s) would be deleted." in past_it
+    assert len(stored()) == 1
+
+
+def test_purge_lists_messages_in_the_order_they_were_stored(app):
+    # A fixed order, whatever the database's plan: without one, SQLite walks the
+    # (status, created_at) index and lists by the writers' clocks, PostgreSQL by disk order.
+    with app.app_context():
+        db.session.add(_stored_message("stored-first@example.com", dt.datetime(2026, 3, 2, 9, 5)))
+        db.session.commit()
+        db.session.add(_stored_message("stored-next@example.com", dt.datetime(2026, 3, 2, 9, 0)))
+        db.session.commit()
+
+    output = _contact_cli(app, "purge", "--older-than", "0", "--dry-run")
+
+    listed = [line.split()[-1] for line in output.splitlines()[:-1]]
+    assert listed == ["stored-first@example.com", "stored-next@example.com"]
+
+
 def test_list_keeps_escape_sequences_out_of_the_terminal(app):
     with app.app_context():
         db.session.add(
