@@ -140,6 +140,17 @@ def test_users_of_one_instant_list_the_later_sign_up_first(cli, add_user):
     assert emails == ["third@example.com", "second@example.com"]
 
 
+def test_users_are_listed_by_when_they_registered_not_by_when_they_were_stored(cli, add_user):
+    # An account moved in from an older system keeps its registration time; so does one whose
+    # sign-up committed after a later one's (the database gives ids in the order of writing).
+    add_user("recent@example.com", dt.datetime(2026, 1, 7))
+    add_user("imported@example.com", dt.datetime(2025, 6, 1))
+
+    result = cli("users", "--limit", "1")
+
+    assert [line.split()[-1] for line in result.output.splitlines()[1:-1]] == ["recent@example.com"]
+
+
 def test_summarise_gives_median_and_p90_time_to_confirm():
     start = dt.datetime(2026, 1, 5, 10)
     rows = [(start, start + dt.timedelta(minutes=m)) for m in range(1, 11)] + [(start, None)]
