@@ -137,6 +137,37 @@ def test_a_celery_batch_records_every_attempt_with_its_worker(smtp, app):
     assert [row.status for row in rows(app)] == ["pending", "sent"]
 
 
+@pytest.mark.app_config(MAILPROOF_DELIVERY_BATCH_SIZE=2)
+def test_a_celery_batch_sends_at_most_the_batch_size(smtp, app):
+    # A task holds its claims until its last message is sent; the rest wait for other tasks.
+    first, second, third = queue_mails(app, 3)
+
+    with app.app_context():
+        report = deliver_batch("celery-worker-1")
+
+    assert report.sent == 2
+    assert [(row.id, row.status) for row in rows(app)] == [
+        (first, "sent"),
+        (second, "sent"),
+        (third, "pending"),
+    ]
+
+
+def test_a_celery_task_delivers_only_the_messages_it_was_queued_for(smtp, app):
+    # Each commit queues a task for its own messages; the others are other tasks' to send.
+    others, mine = queue_mails(app, 1), queue_mails(app, 1, start=1)
+
+    with app.app_context():
+        report = deliver_batch("celery-worker-1", only=mine)
+
+    assert report.sent == 1
+    assert [mail["To"] for mail in smtp.received] == ["user1@example.com"]
+    assert [(row.id, row.status) for row in rows(app)] == [
+        (*others, "pending"),
+        (*mine, "sent"),
+    ]
+
+
 def test_retries_resend_the_same_message_id(smtp, fast_retries, app):
     smtp.replies.extend(["451 later", "451 later"])
     queue_mails(app, 1)
@@ -314,6 +345,25 @@ def test_the_sweep_lists_mail_due_past_its_grace_and_claims_past_their_lease(app
     assert claimed not in due(), "a claim is live up to the end of its lease"
     time_machine.move_to("2026-03-01 12:01:00.001", tick=False)
     assert due() == [first, second, claimed]
+
+
+def test_the_sweep_lists_the_oldest_mail_first_whatever_made_it_due(app, time_machine):
+    # Oldest first, so a backlog longer than the sweep's limit cannot keep old mail waiting.
+    # Without the order, SQLite answers the two halves of "due" one after the other, each by
+    # its own index: pending mail by its next attempt, then the lapsed claims.
+    time_machine.move_to("2026-03-01 12:00:00", tick=False)
+    lapsed, retried, new = queue_mails(app, 3)
+    with app.app_context():
+        assert claim_due(
+            db.session(), models.outbox, worker="dead", limit=1, only=[lapsed], lease=60
+        )
+        db.session.get(models.outbox, retried).next_attempt_at = dt.datetime(2026, 3, 1, 12, 0, 5)
+        db.session.commit()
+    time_machine.move_to("2026-03-01 12:02:00", tick=False)
+
+    with app.app_context():
+        assert due_ids(db.session(), models.outbox) == [lapsed, retried, new]
+        assert due_ids(db.session(), models.outbox, limit=1) == [lapsed]
 
 
 def test_the_due_count_is_zero_when_nothing_is_due_and_leaves_out_sent_mail(app):
