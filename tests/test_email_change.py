@@ -348,6 +348,27 @@ def test_undo_kills_pending_change_links(client, make_user, login, outbox, get_u
     assert get_user("thief@example.com") is None
 
 
+def test_change_links_from_the_address_undo_puts_back_stay_dead(
+    client, make_user, login, outbox, get_user
+):
+    # Someone at Alice's open session asks for two changes and uses the later one. Both links
+    # were made from alice@, which the undo brings back: the used one and the superseded one
+    # must not come back to life with it, or they would take the account away again.
+    make_user("alice@example.com")
+    login("alice@example.com")
+    ask_change(client, "thief@example.com")
+    superseded = change_link(outbox, "thief@example.com")
+    ask_change(client, "thief2@example.com")
+    used = change_link(outbox, "thief2@example.com")
+    press(client, used)
+
+    press(client, undo_link(outbox, "alice@example.com"))
+
+    assert press(client, used).status_code == 410
+    assert press(client, superseded).status_code == 410
+    assert get_user("alice@example.com") is not None
+
+
 def test_a_used_undo_link_is_refused(client, make_user, login, outbox):
     changed_alice(client, make_user, login, outbox)
     link = undo_link(outbox, "alice@example.com")
@@ -455,6 +476,24 @@ def test_the_mistyped_address_gets_nothing_more_and_its_link_dies(client, login,
 
     assert len(outbox("alcie@example.com")) == 1
     assert press(client, typo_link).status_code == 410
+    assert get_user("alcie@example.com").confirmed_at is None
+
+
+def test_the_fix_kills_the_resent_links_to_the_mistyped_address_too(
+    client, login, outbox, get_user
+):
+    # Every link mailed to the mistyped address dies with the fix, the first and a resent one
+    # alike: its mailbox's owner, a stranger, must not confirm the account.
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        registered(client, login)
+        traveller.shift(3600)
+        client.post("/resend", data={"csrf_token": csrf_token(client.get("/unconfirmed"))})
+        first, resent = [m.link("/confirm/") for m in outbox("alcie@example.com")]
+
+        ask_change(client, "alice@example.com")
+
+        assert press(client, first).status_code == 410
+        assert press(client, resent).status_code == 410
     assert get_user("alcie@example.com").confirmed_at is None
 
 
