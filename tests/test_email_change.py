@@ -369,6 +369,23 @@ def test_change_links_from_the_address_undo_puts_back_stay_dead(
     assert get_user("alice@example.com") is not None
 
 
+def test_undo_kills_a_sign_in_link_made_before_the_change(app, client, make_user, login, outbox):
+    # The change killed the link (it is bound to the address); the undo brings the address
+    # back, and ends every way into the account made before it, as logging out everywhere does.
+    make_user("alice@example.com")
+    browser = app.test_client()
+    submit(browser, "/login/email", {"email": "alice@example.com"})
+    [sign_in] = [m.link("/login/email/") for m in outbox("alice@example.com")]
+    login("alice@example.com")
+    ask_change(client, "alicia@example.com")
+    press(client, change_link(outbox, "alicia@example.com"))
+
+    press(app.test_client(), undo_link(outbox, "alice@example.com"))
+
+    assert press(browser, sign_in).status_code == 410
+    assert browser.get("/api/me").get_json()["code"] == "not_authenticated"
+
+
 def test_a_used_undo_link_is_refused(client, make_user, login, outbox):
     changed_alice(client, make_user, login, outbox)
     link = undo_link(outbox, "alice@example.com")
