@@ -289,6 +289,20 @@ def test_token_naming_another_message_is_refused(app, client, outbox, stored):
     assert [r.status for r in stored()] == ["pending", "pending"]
 
 
+def test_an_expired_link_of_another_shape_says_it_expired(app, client, stored):
+    # A link mailed by an older release (here without the binding) is ours and signed: once
+    # expired, it is answered as any expired link, not with an error page.
+    with time_machine.travel(START, tick=False) as traveller:
+        send(client)
+        old_shape = _issue(app, Purpose.CONTACT, {"m": stored()[0].id})
+        traveller.shift(901)
+
+        response = client.get(f"/contact/verify/{old_shape}")
+
+    assert response.status_code == 410
+    assert stored()[0].status == "pending"
+
+
 def test_token_of_another_purpose_is_refused(app, client, outbox, stored):
     send(client)
     payload = _payload(app, verify_link(outbox).rsplit("/", 1)[1])
