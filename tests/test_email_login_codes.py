@@ -118,6 +118,22 @@ def test_an_unknown_address_answers_like_a_wrong_code(app, make_user, outbox):
     assert body(known, EMAIL) == body(unknown, "nobody@example.com")
 
 
+def test_asking_for_an_unknown_address_leaves_every_accounts_code_working(app, make_user, outbox):
+    # The answer to an unknown address does a code's work for no account (see codes.py,
+    # spend_like_a_code): it must touch no real account's code, or anyone could void the codes
+    # waiting in other people's inboxes by asking for addresses nobody has.
+    make_user(EMAIL)
+    client = app.test_client()
+    ask(client)
+    code = code_of(outbox(EMAIL)[0])
+
+    ask(app.test_client(), "nobody@example.com")
+    response = enter(client, code)
+
+    assert response.status_code == 302
+    assert account_of(client) == EMAIL
+
+
 @pytest.mark.app_config(
     MAILPROOF_VERIFICATION_CODES="with_link", MAILPROOF_LIMIT_LOGIN_FAILURES_PER_IP="3 per minute"
 )
