@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy import event
 
 from demo.models import db, models
-from helpers import PASSWORD, csrf_token, session_of, submit, without_csrf
+from helpers import PASSWORD, csrf_token, parse_mail, session_of, submit, without_csrf
 
 WRONG = "not the password at all"
 
@@ -539,3 +539,65 @@ def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, cl
     for kind in ("confirmed", "unconfirmed"):
         known = on_table(statements_of(app, client, "/reset", KINDS[kind]), table)
         assert unknown == known, kind
+
+
+def mail_written(client, url, email):
+    """POST ``email`` to the form at ``url``; return the mail it wrote to the outbox, parsed,
+    whether it was kept or taken back before the commit (a decoy)."""
+    mails = []
+
+    def record(mapper, connection, target):
+        mails.append(parse_mail(target.raw, target.kind))
+
+    event.listen(models.outbox, "before_insert", record)
+    try:
+        response = submit(client, url, {"email": email})
+    finally:
+        event.remove(models.outbox, "before_insert", record)
+    assert response.status_code == 302
+    [mail] = mails
+    return mail
+
+
+def mail_shape(mail, email):
+    """Return the mail's kind, subject and bodies, with its address, its one link's token and
+    its code put in words, and the length of that token."""
+    [link] = mail.links
+    token = link.rsplit("/", 1)[1]
+    code = re.search(r"^\s+(\d{6})\s*$", mail.text, re.MULTILINE)
+    assert code, f"no six-digit code in the mail:\n{mail.text}"
+
+    def shape(body):
+        return body.replace(token, "TOKEN").replace(code.group(1), "CODE").replace(email, "ADDRESS")
+
+    return mail.kind, shape(mail.subject), shape(mail.text), shape(mail.html), len(token)
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_renders_the_reset_mail_a_known_one_gets(app, time_machine):
+    """The decoy mail an unknown address costs is the real one, taken back: the same template
+    with a link as long and a code of six digits, so rendering and writing it cost the same."""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+
+    shapes = {
+        kind: mail_shape(mail_written(app.test_client(), "/reset", email), email)
+        for kind, email in KINDS.items()
+    }
+
+    assert_all_alike(shapes)
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_renders_the_sign_in_mail_a_known_one_gets(app, time_machine):
+    """As for a reset: the decoy sign-in mail is the real one, code and all. (Its link is
+    shorter: it names no browser, where a real one carries a digest of the asking browser's.)"""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+
+    shapes = {
+        kind: mail_shape(mail_written(app.test_client(), "/login/email", email), email)[:-1]
+        for kind, email in KINDS.items()
+    }
+
+    assert_all_alike(shapes)
