@@ -7,7 +7,7 @@ import re
 import pytest
 
 from flask_mailproof.signals import user_logged_in
-from helpers import PASSWORD, csrf_token, session_of, submit
+from helpers import PASSWORD, csrf_token, register, session_of, submit
 
 EMAIL = "ada@example.com"
 
@@ -203,3 +203,36 @@ def test_malformed_codes_get_a_form_error(client, make_user, outbox, code):
 @pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="off")
 def test_without_codes_there_is_no_code_form(client):
     assert client.get("/login/email/code").status_code == 404
+
+
+def sign_in_code(outbox):
+    return code_of([m for m in outbox(EMAIL) if m.kind == "login_link"][-1])
+
+
+def test_a_code_entered_where_the_account_was_signed_up_keeps_its_password(app, outbox, get_user):
+    # The browser holding the sign-up's receipt chose the password: proving the mailbox there
+    # confirms the account as it is (elsewhere, the password would be removed as a squatter's).
+    owner = app.test_client()
+    register(owner, EMAIL, PASSWORD)
+    ask(owner)
+
+    response = enter(owner, sign_in_code(outbox))
+
+    assert response.status_code == 302
+    assert get_user(EMAIL).password_hash is not None
+    logged_in = submit(app.test_client(), "/login", {"email": EMAIL, "password": PASSWORD})
+    assert logged_in.status_code == 302
+
+
+def test_a_code_entered_where_the_account_is_logged_in_keeps_its_password(app, outbox, get_user):
+    # Signed up in one browser, logged in with the password in another: that one knows the
+    # password in force, so the code entered there keeps it, as the sign-up's browser would.
+    register(app.test_client(), EMAIL, PASSWORD)
+    owner = app.test_client()
+    assert submit(owner, "/login", {"email": EMAIL, "password": PASSWORD}).status_code == 302
+    ask(owner)
+
+    response = enter(owner, sign_in_code(outbox))
+
+    assert response.status_code == 302
+    assert get_user(EMAIL).password_hash is not None
