@@ -17,7 +17,7 @@ from flask_mailproof.mail.delivery import deliver_pending
 from flask_mailproof.passwords import Passwords
 from flask_mailproof.state import current_state
 from flask_mailproof.tokens import Purpose, digest
-from helpers import PASSWORD, csrf_token, parse_mail, submit, without_csrf
+from helpers import BASE_URL, PASSWORD, csrf_token, parse_mail, submit, without_csrf
 
 NEW_PASSWORD = "violet submarine orchestra pebble"
 FORM_URL = "/reset/set-password"
@@ -127,6 +127,19 @@ def test_unknown_address_is_told_when_the_setting_is_on(notify_unknown, client, 
     assert mail.to == "Unknown@example.com"
     assert mail.kind == "reset_unknown"
     assert not [link for link in mail.links if "/reset/" in link]
+
+
+def test_the_notice_to_an_unknown_address_names_it_and_links_to_registration(
+    notify_unknown, client, outbox
+):
+    # The notice is what tells its reader what happened and what to do: which address was
+    # asked for (they may hold several), and where to create the account they meant to have.
+    request_reset(client, "Unknown@Example.com")
+
+    [mail] = outbox()
+    for body in (mail.text, mail.html):
+        assert "Unknown@example.com" in body
+        assert f"{BASE_URL}/register" in body
 
 
 def test_opening_the_link_moves_the_token_out_of_the_url(client, make_user, outbox):

@@ -241,3 +241,12 @@ def test_a_code_works_to_the_end_of_its_links_lifetime(app, make_user, time_mach
     past_it = redeemed(app, "two@example.com", two)
 
     assert (at_the_end, past_it) == ("one@example.com", "CodeExpired")
+
+
+def test_a_malformed_address_answers_like_a_wrong_code(app, make_user):
+    # Whatever is typed as the address, the one refusal: no other error (a 500) tells the
+    # typed string apart from an address without an account.
+    make_user("code@example.com")
+    issued(app, "code@example.com")
+
+    assert redeemed(app, "not an address", "123456") == "CodeInvalid"

@@ -10,8 +10,11 @@ import time
 
 import argon2
 import pytest
+from flask_login import current_user
+from sqlalchemy import event
 
-from helpers import PASSWORD, csrf_token, session_of, submit, without_csrf
+from demo.models import db, models
+from helpers import PASSWORD, csrf_token, parse_mail, session_of, submit, without_csrf
 
 WRONG = "not the password at all"
 
@@ -467,3 +470,134 @@ def test_login_takes_as_long_for_an_account_without_a_password(app):
             "no password": lambda n: {"email": "nopass@example.com", "password": WRONG},
         },
     )
+
+
+def statements_of(app, client, url, email):
+    """Return the SQL a POST of ``email`` to the form at ``url`` runs, in order, with the
+    commits as ``"COMMIT"``."""
+    token = csrf_token(client.get(url))
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    def commit(conn):
+        statements.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", commit)
+    try:
+        response = client.post(url, data={"csrf_token": token, "email": email})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", commit)
+    assert response.status_code == 302
+    return statements
+
+
+def on_table(statements, table):
+    """Of the statements run before the first commit, those that name ``table``."""
+    before_commit = statements[: statements.index("COMMIT")]
+    return [s for s in before_commit if re.search(rf"\b{table}\b", s)]
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_runs_the_code_statements_a_known_one_does(app):
+    """Compare the statements rather than time them: the decoy code of an unknown address must
+    be the very DELETE and INSERT a real code is (the same statements, so the same plans), or
+    the database's work tells the two apart however small the difference."""
+    table = models.verification_code.__table__.name
+    unknown = on_table(
+        statements_of(app, app.test_client(), "/login/email", KINDS["unknown"]), table
+    )
+    for kind in ("confirmed", "unconfirmed"):
+        known = on_table(statements_of(app, app.test_client(), "/login/email", KINDS[kind]), table)
+        # Then one more: the DELETE of the decoy row, before the commit (nothing is kept).
+        assert unknown[: len(known)] == known
+        assert [s.split()[0] for s in unknown[len(known) :]] == ["DELETE"]
+
+
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login):
+    """The reset request of an unknown address costs a known one's UPDATE and SELECT of an
+    account, counted and compared rather than timed.
+
+    Probed from a signed-in browser (an attacker has an account of their own), of a host app
+    that reads the signed-in user before its views, as many do: that account is in the
+    database session already, and must not make the decoy's lookup any cheaper."""
+
+    @app.before_request
+    def read_the_signed_in_user():
+        current_user.is_authenticated  # noqa: B018 (loads the account, as a host app's g.user)
+
+    login(KINDS["confirmed"])  # the oldest account: whichever it is, the lookup costs alike
+    table = models.user.__table__.name
+    unknown = on_table(statements_of(app, client, "/reset", KINDS["unknown"]), table)
+    for kind in ("confirmed", "unconfirmed"):
+        known = on_table(statements_of(app, client, "/reset", KINDS[kind]), table)
+        assert unknown == known, kind
+
+
+def mail_written(client, url, email):
+    """POST ``email`` to the form at ``url``; return the mail it wrote to the outbox, parsed,
+    whether it was kept or taken back before the commit (a decoy)."""
+    mails = []
+
+    def record(mapper, connection, target):
+        mails.append(parse_mail(target.raw, target.kind))
+
+    event.listen(models.outbox, "before_insert", record)
+    try:
+        response = submit(client, url, {"email": email})
+    finally:
+        event.remove(models.outbox, "before_insert", record)
+    assert response.status_code == 302
+    [mail] = mails
+    return mail
+
+
+def mail_shape(mail, email):
+    """Return the mail's kind, subject and bodies, with its address, its one link's token and
+    its code put in words, and the length of that token."""
+    [link] = mail.links
+    token = link.rsplit("/", 1)[1]
+    code = re.search(r"^\s+(\d{6})\s*$", mail.text, re.MULTILINE)
+    assert code, f"no six-digit code in the mail:\n{mail.text}"
+
+    def shape(body):
+        return body.replace(token, "TOKEN").replace(code.group(1), "CODE").replace(email, "ADDRESS")
+
+    return mail.kind, shape(mail.subject), shape(mail.text), shape(mail.html), len(token)
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_renders_the_reset_mail_a_known_one_gets(app, time_machine):
+    """The decoy mail an unknown address costs is the real one, taken back: the same template
+    with a link as long and a code of six digits, so rendering and writing it cost the same."""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+
+    shapes = {
+        kind: mail_shape(mail_written(app.test_client(), "/reset", email), email)
+        for kind, email in KINDS.items()
+    }
+
+    assert_all_alike(shapes)
+
+
+@pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
+@pytest.mark.usefixtures("accounts")
+def test_an_unknown_address_renders_the_sign_in_mail_a_known_one_gets(app, time_machine):
+    """As for a reset: the decoy sign-in mail is the real one, code and all. (Its link is
+    shorter: it names no browser, where a real one carries a digest of the asking browser's.)"""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+
+    shapes = {
+        kind: mail_shape(mail_written(app.test_client(), "/login/email", email), email)[:-1]
+        for kind, email in KINDS.items()
+    }
+
+    assert_all_alike(shapes)
