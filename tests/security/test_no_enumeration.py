@@ -505,16 +505,16 @@ def on_table(statements, table):
 
 @pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
 @pytest.mark.usefixtures("accounts")
-def test_an_unknown_address_runs_the_code_statements_a_known_one_does(app):
+@pytest.mark.parametrize("url", ["/login/email", "/reset"])
+def test_an_unknown_address_runs_the_code_statements_a_known_one_does(app, url):
     """Compare the statements rather than time them: the decoy code of an unknown address must
     be the very DELETE and INSERT a real code is (the same statements, so the same plans), or
-    the database's work tells the two apart however small the difference."""
+    the database's work tells the two apart however small the difference. A sign-in link and
+    a reset link carry a code alike."""
     table = models.verification_code.__table__.name
-    unknown = on_table(
-        statements_of(app, app.test_client(), "/login/email", KINDS["unknown"]), table
-    )
+    unknown = on_table(statements_of(app, app.test_client(), url, KINDS["unknown"]), table)
     for kind in ("confirmed", "unconfirmed"):
-        known = on_table(statements_of(app, app.test_client(), "/login/email", KINDS[kind]), table)
+        known = on_table(statements_of(app, app.test_client(), url, KINDS[kind]), table)
         # Then one more: the DELETE of the decoy row, before the commit (nothing is kept).
         assert unknown[: len(known)] == known
         assert [s.split()[0] for s in unknown[len(known) :]] == ["DELETE"]

@@ -18,7 +18,7 @@ from ..signals import email_confirmed, password_reset, reset_requested
 from ..state import current_state
 from ..tokens import digest, same
 from .accounts import find_user, find_user_by_id, read_claim
-from .codes import issue_code, redeem_code
+from .codes import issue_code, redeem_code, spend_like_a_code
 from .login import unlock_login
 from .proofs import settle_proof
 
@@ -114,13 +114,16 @@ def _answer_unknown_address(address: Address) -> None:
         )
         state.db.session.commit()
         return
-    # Do what a known account costs: the same UPDATE and SELECT (no account has id 0), signing,
-    # rendering, INSERT and a commit that writes (a rollback is measurably faster), so the
-    # timing tells nothing. The row is deleted before the commit: nothing is kept or sent.
+    # Do what a known account costs: the same UPDATE and SELECT (no account has id 0), the
+    # code's DELETE, MAC and INSERT where codes are on, signing, rendering, INSERT and a commit
+    # that writes (a rollback is measurably faster), so the timing tells nothing. The rows are
+    # deleted before the commit: nothing is kept or sent.
     _bump_reset_counter(0)
     find_user_by_id(0)
     decoy = state.tokens.issue_claim(ResetClaim(user_id=0, counter=0, state=digest(0)))
-    decoy_code = None if state.settings.verification_codes is CodeMode.OFF else "000000"
+    decoy_code = None
+    if state.settings.verification_codes is not CodeMode.OFF:
+        decoy_code = spend_like_a_code(Purpose.RESET)
     context = _reset_mail_context(decoy, decoy_code, first=False)
     state.outbox.queue_decoy(address.email, "reset", context)
 
