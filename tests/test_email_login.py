@@ -115,6 +115,22 @@ def test_only_the_latest_link_works(client, make_user, outbox):
     assert press(client, newer).status_code == 302
 
 
+def test_a_superseded_link_stays_dead_after_the_newer_one_signs_in(client, make_user, outbox):
+    # Links compare the counter for equality: a sign-in must move it past every value an
+    # older link carries, or the link a newer one superseded would work again.
+    make_user(EMAIL)
+    ask(client)
+    ask(client)
+    older, newer = link_of(outbox, index=0), link_of(outbox, index=1)
+    press(client, newer)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/profile"))})
+
+    assert client.get(older).status_code == 410
+    token = csrf_token(client.get("/login/email"))
+    assert client.post(older, data={"csrf_token": token}).status_code == 410
+    assert signed_in_as(client)["code"] == "not_authenticated"
+
+
 def test_the_link_expires_after_its_lifetime(client, make_user, outbox):
     make_user(EMAIL)
     ask(client)
