@@ -187,6 +187,20 @@ def test_the_signals_say_a_link_went_and_how_the_login_began(app, client, make_u
     assert logged_in == ["email_link"]
 
 
+def test_a_confirmed_account_is_only_told_that_it_is_signed_in(client, make_user, outbox):
+    # Nothing about its password changed: a word of a removed password would send its owner
+    # to choose a new one for nothing, or make them think someone else signed up.
+    make_user(EMAIL)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You are signed in." in page
+    assert "password was removed" not in page
+    assert "address is confirmed" not in page
+
+
 def test_a_first_sign_in_confirms_the_address(client, make_user, outbox, get_user):
     make_user(EMAIL, confirmed=False)
     ask(client)
