@@ -224,6 +224,34 @@ def test_of_two_racing_presses_of_one_link_one_signs_in(
     assert account_row(get_user) == row_after_win
 
 
+def test_a_press_racing_logout_everywhere_is_refused(
+    app, make_user, outbox, login, client, get_user, monkeypatch
+):
+    # Logging out everywhere (a lost phone, a shared computer) must also stop a sign-in that
+    # was under way: else whoever holds the mail opens a fresh session just after it.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    login(ADDRESS)
+    token = csrf_token(client.get("/profile"))
+    other = []
+
+    def logout_everywhere():
+        other.append(
+            (client.post("/logout-everywhere", data={"csrf_token": token}), account_row(get_user))
+        )
+
+    meanwhile(monkeypatch, logout_everywhere)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [(logged_out, row_after_logout)] = other
+    assert logged_out.status_code == 302
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_logout
+
+
 # Crossed purposes: no other link's token signs in, and a sign-in token does nothing elsewhere.
 
 
