@@ -252,6 +252,34 @@ def test_a_press_racing_logout_everywhere_is_refused(
     assert account_row(get_user) == row_after_logout
 
 
+def test_a_press_racing_an_address_change_is_refused(
+    app, make_user, outbox, login, client, get_user, monkeypatch
+):
+    # The link went to the old address: once the account has moved, its mailbox proves nothing.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    login(ADDRESS)
+    submit(client, "/change-email", {"email": "moved@example.com", "current_password": PASSWORD})
+    change = latest(outbox, "email_change", "/change-email/", to="moved@example.com")
+    token = csrf_token(client.get(change))
+    other = []
+
+    def confirm_the_change():
+        other.append((client.post(change, data={"csrf_token": token}), account_row(get_user)))
+
+    meanwhile(monkeypatch, confirm_the_change)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [(moved, row_after_move)] = other
+    assert moved.status_code == 302
+    assert get_user(ADDRESS) is None  # the account moved
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_move
+
+
 # Crossed purposes: no other link's token signs in, and a sign-in token does nothing elsewhere.
 
 
