@@ -9,6 +9,7 @@ import pytest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from flask_mailproof.flows import email_login
+from flask_mailproof.flows.administration import create_admin
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit
 
 ADDRESS = "victim@example.com"
@@ -278,6 +279,31 @@ def test_a_press_racing_an_address_change_is_refused(
     assert late.status_code == 410
     assert account_of(asker) is None
     assert account_row(get_user) == row_after_move
+
+
+def test_a_press_racing_an_operators_new_password_is_refused(
+    app, make_user, outbox, get_user, monkeypatch
+):
+    # ``flask mailproof create-admin`` gives an existing account a new password and leaves its
+    # sessions alone: only the password in the WHERE tells the sign-in it came from before.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    other = []
+
+    def new_password():
+        with app.app_context():
+            create_admin(ADDRESS, NEW_PASSWORD)
+        other.append(account_row(get_user))
+
+    meanwhile(monkeypatch, new_password)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [row_after_new_password] = other
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_new_password
 
 
 # Crossed purposes: no other link's token signs in, and a sign-in token does nothing elsewhere.
