@@ -115,6 +115,22 @@ def test_only_the_latest_link_works(client, make_user, outbox):
     assert press(client, newer).status_code == 302
 
 
+def test_a_superseded_link_stays_dead_after_the_newer_one_signs_in(client, make_user, outbox):
+    # Links compare the counter for equality: a sign-in must move it past every value an
+    # older link carries, or the link a newer one superseded would work again.
+    make_user(EMAIL)
+    ask(client)
+    ask(client)
+    older, newer = link_of(outbox, index=0), link_of(outbox, index=1)
+    press(client, newer)
+    client.post("/logout", data={"csrf_token": csrf_token(client.get("/profile"))})
+
+    assert client.get(older).status_code == 410
+    token = csrf_token(client.get("/login/email"))
+    assert client.post(older, data={"csrf_token": token}).status_code == 410
+    assert signed_in_as(client)["code"] == "not_authenticated"
+
+
 def test_the_link_expires_after_its_lifetime(client, make_user, outbox):
     make_user(EMAIL)
     ask(client)
@@ -169,6 +185,20 @@ def test_the_signals_say_a_link_went_and_how_the_login_began(app, client, make_u
 
     assert sent == [EMAIL]
     assert logged_in == ["email_link"]
+
+
+def test_a_confirmed_account_is_only_told_that_it_is_signed_in(client, make_user, outbox):
+    # Nothing about its password changed: a word of a removed password would send its owner
+    # to choose a new one for nothing, or make them think someone else signed up.
+    make_user(EMAIL)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You are signed in." in page
+    assert "password was removed" not in page
+    assert "address is confirmed" not in page
 
 
 def test_a_first_sign_in_confirms_the_address(client, make_user, outbox, get_user):

@@ -3,9 +3,13 @@ forged hosts, pre-registered accounts, limits. Each fails if its defence is undo
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from flask_mailproof.flows import email_login
+from flask_mailproof.flows.administration import create_admin
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit
 
 ADDRESS = "victim@example.com"
@@ -161,6 +165,145 @@ def test_a_link_from_before_an_address_change_fails(app, make_user, outbox, logi
     press(client, latest(outbox, "email_change", "/change-email/", to="moved@example.com"))
 
     assert press(asker, sign_in_link(outbox)).status_code == 410
+
+
+# A change racing a press: the link was read and checked, then the account changed, then the
+# sign-in is recorded. The recording UPDATE's WHERE must see the change, as the check did not.
+
+
+def meanwhile(monkeypatch, act):
+    """Run ``act`` once, in another thread (its own request and database session), after a
+    press has read and checked its link and before it records the sign-in."""
+    complete = email_login._complete
+    pending = [act]
+
+    def checked_then_changed(*args, **kwargs):
+        if pending:
+            other = threading.Thread(target=pending.pop())
+            other.start()
+            other.join(timeout=30)
+        return complete(*args, **kwargs)
+
+    monkeypatch.setattr(email_login, "_complete", checked_then_changed)
+
+
+def account_row(get_user):
+    """What the sign-in's UPDATE checks or writes: a refused press leaves it as it found it."""
+    user = get_user(ADDRESS) or get_user("moved@example.com")
+    return (
+        user.login_counter,
+        user.last_login_at,
+        user.session_stamp,
+        user.email_key,
+        user.password_hash,
+    )
+
+
+def test_of_two_racing_presses_of_one_link_one_signs_in(
+    app, make_user, outbox, get_user, monkeypatch
+):
+    # A double click, or the link opened on two devices at once: the link works once.
+    make_user(ADDRESS)
+    asker, phone = app.test_client(), app.test_client()
+    ask(asker)
+    link = sign_in_link(outbox)
+    other = []
+
+    def second_press():
+        other.append((press(phone, link, other_device="y"), account_row(get_user)))
+
+    meanwhile(monkeypatch, second_press)
+
+    late = press(asker, link)
+
+    [(won, row_after_win)] = other
+    assert won.status_code == 302
+    assert account_of(phone) == ADDRESS
+    assert late.status_code == 410
+    assert "no longer works" in late.get_data(as_text=True)
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_win
+
+
+def test_a_press_racing_logout_everywhere_is_refused(
+    app, make_user, outbox, login, client, get_user, monkeypatch
+):
+    # Logging out everywhere (a lost phone, a shared computer) must also stop a sign-in that
+    # was under way: else whoever holds the mail opens a fresh session just after it.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    login(ADDRESS)
+    token = csrf_token(client.get("/profile"))
+    other = []
+
+    def logout_everywhere():
+        other.append(
+            (client.post("/logout-everywhere", data={"csrf_token": token}), account_row(get_user))
+        )
+
+    meanwhile(monkeypatch, logout_everywhere)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [(logged_out, row_after_logout)] = other
+    assert logged_out.status_code == 302
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_logout
+
+
+def test_a_press_racing_an_address_change_is_refused(
+    app, make_user, outbox, login, client, get_user, monkeypatch
+):
+    # The link went to the old address: once the account has moved, its mailbox proves nothing.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    login(ADDRESS)
+    submit(client, "/change-email", {"email": "moved@example.com", "current_password": PASSWORD})
+    change = latest(outbox, "email_change", "/change-email/", to="moved@example.com")
+    token = csrf_token(client.get(change))
+    other = []
+
+    def confirm_the_change():
+        other.append((client.post(change, data={"csrf_token": token}), account_row(get_user)))
+
+    meanwhile(monkeypatch, confirm_the_change)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [(moved, row_after_move)] = other
+    assert moved.status_code == 302
+    assert get_user(ADDRESS) is None  # the account moved
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_move
+
+
+def test_a_press_racing_an_operators_new_password_is_refused(
+    app, make_user, outbox, get_user, monkeypatch
+):
+    # ``flask mailproof create-admin`` gives an existing account a new password and leaves its
+    # sessions alone: only the password in the WHERE tells the sign-in it came from before.
+    make_user(ADDRESS)
+    asker = app.test_client()
+    ask(asker)
+    other = []
+
+    def new_password():
+        with app.app_context():
+            create_admin(ADDRESS, NEW_PASSWORD)
+        other.append(account_row(get_user))
+
+    meanwhile(monkeypatch, new_password)
+
+    late = press(asker, sign_in_link(outbox))
+
+    [row_after_new_password] = other
+    assert late.status_code == 410
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_new_password
 
 
 # Crossed purposes: no other link's token signs in, and a sign-in token does nothing elsewhere.
