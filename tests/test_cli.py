@@ -12,6 +12,8 @@ from flask_mailproof.flows.administration import purge_unconfirmed
 from flask_mailproof.flows.statistics import summarise
 from helpers import PASSWORD, register
 
+NEW_PASSWORD = "a password the operator chose 4711"
+
 
 @pytest.fixture
 def cli(app):
@@ -76,6 +78,22 @@ def test_create_admin_promotes_an_existing_account(cli, make_user, get_user):
     assert result.exit_code == 0, result.output
     assert get_user("alice@example.com").is_admin is True
     assert get_user("alice@example.com").confirmed_at is not None
+
+
+def test_create_admin_ends_the_sessions_of_an_account_it_re_passwords(
+    app, cli, make_user, login, client
+):
+    # The operator may be taking the account back: whoever is signed in as it is signed out,
+    # as after a password change or a reset.
+    make_user("alice@example.com")
+    login("alice@example.com")
+    assert client.get("/profile").status_code == 200
+
+    result = cli("create-admin", "--email", "alice@example.com", "--password", NEW_PASSWORD)
+
+    assert result.exit_code == 0, result.output
+    assert client.get("/profile").status_code == 302
+    assert login("alice@example.com", NEW_PASSWORD).status_code == 302
 
 
 def test_create_admin_refuses_a_weak_password_with_the_reason(cli, get_user):

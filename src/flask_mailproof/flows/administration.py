@@ -13,13 +13,16 @@ from ..clock import utcnow
 from ..models import UserMixin
 from ..signals import unconfirmed_user_purged
 from ..state import current_state
-from .accounts import find_user
+from .accounts import find_user, rotate_session_stamp
 
 log = logging.getLogger("flask_mailproof.administration")
 
 
 def create_admin(email: str, password: str) -> UserMixin:
     """Create a confirmed administrator, or promote and re-password the existing account.
+
+    An existing account's sessions and remember-me cookies end, as after a password change or
+    a reset: an operator who re-passwords an account may be taking it back from someone.
 
     :raises InvalidAddress, PasswordRejected: as for registration.
     """
@@ -33,6 +36,8 @@ def create_admin(email: str, password: str) -> UserMixin:
         # account's do (the model's defaults).
         user = state.models.user(email=address.email, email_key=address.key, registered_at=now)
         state.db.session.add(user)
+    else:
+        rotate_session_stamp(user)
     user.password_hash = state.passwords.hash(password)
     user.is_admin = True
     user.confirmed_at = user.confirmed_at or now
