@@ -521,6 +521,16 @@ def test_an_unknown_address_runs_the_code_statements_a_known_one_does(app, url):
 
 
 @pytest.mark.usefixtures("accounts")
+@pytest.mark.parametrize("url", ["/login/email", "/reset"])
+def test_an_answer_reads_nothing_after_its_commit_whoever_the_address_is(app, url):
+    """A log line or signal that read the account after the commit would load it again: one
+    SELECT more than an unknown address costs, at the very end of the answer."""
+    for kind in ("unknown", "confirmed", "unconfirmed"):
+        statements = statements_of(app, app.test_client(), url, KINDS[kind])
+        assert statements[statements.index("COMMIT") + 1 :] == [], kind
+
+
+@pytest.mark.usefixtures("accounts")
 def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login):
     """The reset request of an unknown address costs a known one's UPDATE and SELECT of an
     account, counted and compared rather than timed.

@@ -130,8 +130,11 @@ def request_login_link(
         code = issue_code(user, Purpose.LOGIN)
     token = state.tokens.issue_claim(claim)
     state.outbox.queue(user.email, "login_link", _mail_context(Purpose.LOGIN, token, code, origin))
+    # Read before the commit expires the account: reading it after would load it again, a
+    # query an unknown address does not cost.
+    user_id = user.id
     state.db.session.commit()
-    log.info("sign-in mail queued for user %s", user.id, extra={"account_id": user.id})
+    log.info("sign-in mail queued for user %s", user_id, extra={"account_id": user_id})
     login_link_sent.send(state.app, user=user)
 
 

@@ -61,8 +61,11 @@ def request_password_reset(email: str) -> None:
         reset_requested.send(state.app, user=None, email=address.email)
         return
     queue_reset_mail(user)
+    # Read before the commit expires the account: reading it after would load it again, a
+    # query an unknown address does not cost.
+    user_id = user.id
     state.db.session.commit()
-    log.info("reset mail queued for user %s", user.id, extra={"account_id": user.id})
+    log.info("reset mail queued for user %s", user_id, extra={"account_id": user_id})
     reset_requested.send(state.app, user=user, email=address.email)
 
 
