@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
+from demo.models import db
 from flask_mailproof import signals
+from flask_mailproof.errors import FreshLoginRequired
+from flask_mailproof.flows.password_change import change_password
 from helpers import PASSWORD, submit
 
 NEW_PASSWORD = "violet submarine orchestra pebble"
@@ -102,15 +107,28 @@ def test_a_notice_is_mailed_without_the_password(client, make_user, login, outbo
     assert NEW_PASSWORD not in notice.text + notice.html
 
 
-def test_the_signal_names_the_account(client, make_user, login):
+def test_the_signal_names_the_account(app, client, make_user, login):
     make_user("alice@example.com")
     login("alice@example.com")
     seen = []
 
-    with signals.password_changed.connected_to(lambda sender, **kw: seen.append(kw["user"].email)):
+    def receive(sender, **kwargs):
+        seen.append((sender, kwargs["user"].email))
+
+    with signals.password_changed.connected_to(receive):
         change(client)
 
-    assert seen == ["alice@example.com"]
+    # Sent by the app, as every signal of the extension is: a host may listen for one app.
+    assert seen == [(app, "alice@example.com")]
+
+
+def test_the_flow_asks_for_a_proof_of_the_mailbox_unless_told_of_one(app, make_user):
+    # For hosts calling the flow themselves: an account without a password changes nothing
+    # unless the caller says the mailbox was proven lately; the default is the safe answer.
+    user = make_user("nopass@example.com", password=None)
+
+    with app.test_request_context(), pytest.raises(FreshLoginRequired):
+        change_password(db.session.merge(user), None, NEW_PASSWORD)
 
 
 def test_the_profile_links_to_it(client, make_user, login):
