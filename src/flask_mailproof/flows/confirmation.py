@@ -31,7 +31,7 @@ from .accounts import (
     find_user_by_id,
     read_claim,
 )
-from .codes import issue_code, redeem_code
+from .codes import issue_code, redeem_code, spend_like_a_code
 from .password_reset import queue_reset_mail
 from .proofs import commit_keeping_loaded, settle_proof
 from .suppression import address_bounce
@@ -94,10 +94,13 @@ def spend_like_a_confirmation_mail(user: UserMixin) -> None:
     Where a refused resend would otherwise answer in a third of the time of one that sends,
     the time would tell that the address has an account. The mail is rendered and its row
     written and deleted in one transaction: the same pages change, and no mail ever exists.
+    Where codes are on, a code's DELETE, MAC and INSERT are spent too, and taken back.
     """
-    current_state().outbox.queue_decoy(
-        user.email, "confirm", _confirmation_mail_context(user, code=None)
-    )
+    state = current_state()
+    code = None
+    if state.settings.verification_codes is not CodeMode.OFF:
+        code = spend_like_a_code(Purpose.CONFIRM)
+    state.outbox.queue_decoy(user.email, "confirm", _confirmation_mail_context(user, code=code))
 
 
 def check_confirmation(token: str) -> UserMixin:
