@@ -7,7 +7,7 @@ import typing as t
 
 from sqlalchemy import update
 
-from ..addresses import parse_address
+from ..addresses import Address, parse_address
 from ..claims import ConfirmClaim, Purpose
 from ..clock import seconds_until, utcnow
 from ..errors import (
@@ -31,7 +31,7 @@ from .accounts import (
     find_user_by_id,
     read_claim,
 )
-from .codes import issue_code, redeem_code
+from .codes import issue_code, redeem_code, spend_like_a_code
 from .password_reset import queue_reset_mail
 from .proofs import commit_keeping_loaded, settle_proof
 from .suppression import address_bounce
@@ -94,10 +94,13 @@ def spend_like_a_confirmation_mail(user: UserMixin) -> None:
     Where a refused resend would otherwise answer in a third of the time of one that sends,
     the time would tell that the address has an account. The mail is rendered and its row
     written and deleted in one transaction: the same pages change, and no mail ever exists.
+    Where codes are on, a code's DELETE, MAC and INSERT are spent too, and taken back.
     """
-    current_state().outbox.queue_decoy(
-        user.email, "confirm", _confirmation_mail_context(user, code=None)
-    )
+    state = current_state()
+    code = None
+    if state.settings.verification_codes is not CodeMode.OFF:
+        code = spend_like_a_code(Purpose.CONFIRM)
+    state.outbox.queue_decoy(user.email, "confirm", _confirmation_mail_context(user, code=code))
 
 
 def check_confirmation(token: str) -> UserMixin:
@@ -306,23 +309,65 @@ def resend_to_address(email: str) -> None:
     """Send a fresh link to the unconfirmed account at ``email``, if there is one.
 
     Raises nothing for unknown, confirmed, suppressed or rate-limited addresses: the answer to a
-    logged-out visitor must not tell whether an account exists. Over the per-address limit
+    logged-out visitor must not tell whether an account exists, neither in what it says nor in
+    what it costs (see :func:`_spend_like_a_resend`). Over the per-address limit
     (``MAILPROOF_LIMIT_RESEND_PER_ADDRESS``) it does nothing, whoever asks.
 
     :raises InvalidAddress: ``email`` is not an address at all.
     """
     address = parse_address(email)
-    if not current_state().limits.allow_address("resend", address.email):
+    state = current_state()
+    if not state.limits.allow_address("resend", address.email):
         return
     # Read for every address, with an account or without: the time taken tells nobody which.
     bounce = address_bounce(address.email)
     user = find_user(address)
-    if user is None:
+    # The counter's UPDATE runs for every address: on the account if it may get a link, else on
+    # a stand-in with id 0 (no account has it), so that it changes nothing.
+    if user is not None and not user.is_confirmed and bounce is None:
+        claimant = user
+    else:
+        claimant = _no_account(address)
+    if not _claim_resend_slot(claimant, state.settings.resend_interval):
+        _spend_like_a_resend(claimant)
         return
-    try:
-        _resend(user, bounce)
-    except (AlreadyConfirmed, AddressSuppressed, RateLimited):
-        return
+    queue_confirmation_mail(claimant)
+    # Read before the commit expires the account: reading it after would load it again, a
+    # query an address that gets no link does not cost.
+    user_id = claimant.id
+    state.db.session.commit()
+    log.info("confirmation mail queued for user %s", user_id, extra={"account_id": user_id})
+    confirmation_sent.send(state.app, user=claimant)
+
+
+def _no_account(address: Address) -> UserMixin:
+    """Return a stand-in account at ``address`` with id 0, for work that must change nothing.
+
+    Never added to the session: it is only read, to aim an UPDATE at no row and to render a
+    mail that is taken back.
+    """
+    model = current_state().models.user
+    return model(
+        id=0,
+        email=address.email,
+        email_key=address.key,
+        confirm_counter=0,
+        session_stamp=new_stamp(),
+        password_hash=None,
+    )
+
+
+def _spend_like_a_resend(claimant: UserMixin) -> None:
+    """After an UPDATE that claimed no send slot, do the rest of a send's work, take it back,
+    and commit: nothing is kept, nothing is mailed.
+
+    A resend that sends nothing (no account, a confirmed or suppressed one, a link sent moments
+    ago) would otherwise answer after two lookups, where one that sends writes a counter, a
+    code and a rendered mail: the time would tell an unconfirmed account from the rest. Here
+    every answer runs the same statements, so the same plans and the same work.
+    """
+    find_user_by_id(0)  # the SELECT that reloads an account whose slot was claimed
+    spend_like_a_confirmation_mail(claimant)
 
 
 def renew_expired_confirmation(token: str) -> None:
