@@ -276,3 +276,31 @@ def test_junk_tokens_answer_404_on_get_and_post(client, token):
 
     assert got.status_code == 404
     assert posted.status_code == 404
+
+
+def test_a_first_sign_in_says_the_address_is_confirmed(client, make_user, outbox):
+    # The click was the account's first proof of the mailbox: its owner is told, so they do
+    # not look for a confirmation mail to open; nothing was removed, so no word of a password.
+    make_user(EMAIL, password=None, confirmed=False)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You are signed in, and your address is confirmed." in page
+    assert "password was removed" not in page
+
+
+def test_a_first_sign_in_from_another_browser_says_the_password_was_removed(
+    client, make_user, outbox
+):
+    # The account was signed up for elsewhere, so its password went: its owner must learn why
+    # their password login will fail, and where the link to choose one is.
+    make_user(EMAIL, confirmed=False)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "address is confirmed" in page
+    assert "its password was removed: we sent you a link to choose one." in page
