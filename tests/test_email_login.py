@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 import time_machine
 
-from flask_mailproof.signals import login_link_sent, user_logged_in
+from flask_mailproof.signals import email_confirmed, login_link_sent, user_logged_in
 from helpers import PASSWORD, csrf_token, session_of, submit
 
 EMAIL = "ada@example.com"
@@ -304,3 +304,21 @@ def test_a_first_sign_in_from_another_browser_says_the_password_was_removed(
     page = client.get("/profile").get_data(as_text=True)
     assert "address is confirmed" in page
     assert "its password was removed: we sent you a link to choose one." in page
+
+
+def test_a_first_sign_in_signals_the_confirmation_then_the_login(app, client, make_user, outbox):
+    # A host listening to email_confirmed (to unlock features, to welcome) must hear of a
+    # mailbox first proven by a sign-in, as of one proven by a confirmation link, and before
+    # the login it led to; with the app as sender and the account, as the signals document.
+    make_user(EMAIL, password=None, confirmed=False)
+    ask(client)
+    signals = []
+
+    def receive(sender, **kwargs):
+        user = kwargs.get("user")
+        signals.append((sender, user and user.email, kwargs.get("method")))
+
+    with email_confirmed.connected_to(receive), user_logged_in.connected_to(receive):
+        press(client, link_of(outbox))
+
+    assert signals == [(app, EMAIL, None), (app, EMAIL, "email_link")]
