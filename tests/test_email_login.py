@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
+from flask_mailproof.clock import utcnow
 from flask_mailproof.signals import email_confirmed, login_link_sent, user_logged_in
-from helpers import PASSWORD, csrf_token, session_of, submit
+from helpers import PASSWORD, csrf_token, register, session_of, submit
 
 EMAIL = "ada@example.com"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -322,3 +323,21 @@ def test_a_first_sign_in_signals_the_confirmation_then_the_login(app, client, ma
         press(client, link_of(outbox))
 
     assert signals == [(app, EMAIL, None), (app, EMAIL, "email_link")]
+
+
+def test_a_first_sign_in_kills_outstanding_reset_links_too(app, client, outbox, get_user):
+    # The owner signed up here, asked for a reset, then signed in by mail: the sign-in is a
+    # login, and a reset link from before a login dies, confirmed account or not.
+    register(client, EMAIL)
+    submit(client, "/reset", {"email": EMAIL})
+    reset = outbox(EMAIL)[-1].link("/reset/")
+    ask(client)
+    before = utcnow()
+
+    press(client, link_of(outbox))
+
+    assert app.test_client().get(reset, follow_redirects=True).status_code == 410
+    user = get_user(EMAIL)
+    assert user.confirmed_at is not None
+    assert user.password_hash is not None  # kept: this browser chose it
+    assert before <= user.last_login_at <= utcnow()
