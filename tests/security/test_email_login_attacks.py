@@ -402,6 +402,28 @@ def test_signing_in_where_the_account_was_signed_up_keeps_its_password(app, outb
     )
 
 
+def test_signing_in_from_a_browser_logged_in_as_the_pending_account_keeps_its_password(
+    app, outbox, get_user
+):
+    # A login needs the password in force, so a browser logged in as the account shows it
+    # knows it as well as the sign-up receipt would (the receipt may be gone: another browser
+    # profile, cleared cookies). Its owner keeps the password they use.
+    register(app.test_client(), ADDRESS, PASSWORD)
+    owner = app.test_client()
+    assert submit(owner, "/login", {"email": ADDRESS, "password": PASSWORD}).status_code == 302
+    ask(owner)
+
+    press(owner, sign_in_link(outbox))
+
+    assert account_of(owner) == ADDRESS
+    assert get_user(ADDRESS).password_hash is not None
+    assert [m.kind for m in outbox(ADDRESS)][-1] != "reset"
+    assert (
+        submit(app.test_client(), "/login", {"email": ADDRESS, "password": PASSWORD}).status_code
+        == 302
+    )
+
+
 def test_signing_in_to_a_pending_account_ends_its_other_sessions(app, outbox):
     attacker, owner = app.test_client(), app.test_client()
     register(attacker, ADDRESS, ATTACKER_PASSWORD)
