@@ -226,6 +226,33 @@ def test_of_two_racing_presses_of_one_link_one_signs_in(
     assert account_row(get_user) == row_after_win
 
 
+def test_of_two_racing_presses_on_a_pending_account_one_signs_in(
+    app, make_user, outbox, get_user, monkeypatch
+):
+    # A first sign-in also confirms the account: the press that loses the race must get the
+    # same "no longer works" page as on a confirmed account, not an error, and change nothing.
+    make_user(ADDRESS, confirmed=False)
+    asker, phone = app.test_client(), app.test_client()
+    ask(asker)
+    link = sign_in_link(outbox)
+    other = []
+
+    def second_press():
+        other.append((press(phone, link, other_device="y"), account_row(get_user)))
+
+    meanwhile(monkeypatch, second_press)
+
+    late = press(asker, link)
+
+    [(won, row_after_win)] = other
+    assert won.status_code == 302
+    assert get_user(ADDRESS).confirmed_at is not None
+    assert late.status_code == 410
+    assert "no longer works" in late.get_data(as_text=True)
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_win
+
+
 def test_a_press_racing_logout_everywhere_is_refused(
     app, make_user, outbox, login, client, get_user, monkeypatch
 ):
