@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 import time_machine
 
-from flask_mailproof.signals import login_link_sent, user_logged_in
-from helpers import PASSWORD, csrf_token, session_of, submit
+from flask_mailproof.clock import utcnow
+from flask_mailproof.signals import email_confirmed, login_link_sent, user_logged_in
+from helpers import PASSWORD, csrf_token, register, session_of, submit
 
 EMAIL = "ada@example.com"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -276,3 +277,67 @@ def test_junk_tokens_answer_404_on_get_and_post(client, token):
 
     assert got.status_code == 404
     assert posted.status_code == 404
+
+
+def test_a_first_sign_in_says_the_address_is_confirmed(client, make_user, outbox):
+    # The click was the account's first proof of the mailbox: its owner is told, so they do
+    # not look for a confirmation mail to open; nothing was removed, so no word of a password.
+    make_user(EMAIL, password=None, confirmed=False)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "You are signed in, and your address is confirmed." in page
+    assert "password was removed" not in page
+
+
+def test_a_first_sign_in_from_another_browser_says_the_password_was_removed(
+    client, make_user, outbox
+):
+    # The account was signed up for elsewhere, so its password went: its owner must learn why
+    # their password login will fail, and where the link to choose one is.
+    make_user(EMAIL, confirmed=False)
+    ask(client)
+
+    press(client, link_of(outbox))
+
+    page = client.get("/profile").get_data(as_text=True)
+    assert "address is confirmed" in page
+    assert "its password was removed: we sent you a link to choose one." in page
+
+
+def test_a_first_sign_in_signals_the_confirmation_then_the_login(app, client, make_user, outbox):
+    # A host listening to email_confirmed (to unlock features, to welcome) must hear of a
+    # mailbox first proven by a sign-in, as of one proven by a confirmation link, and before
+    # the login it led to; with the app as sender and the account, as the signals document.
+    make_user(EMAIL, password=None, confirmed=False)
+    ask(client)
+    signals = []
+
+    def receive(sender, **kwargs):
+        user = kwargs.get("user")
+        signals.append((sender, user and user.email, kwargs.get("method")))
+
+    with email_confirmed.connected_to(receive), user_logged_in.connected_to(receive):
+        press(client, link_of(outbox))
+
+    assert signals == [(app, EMAIL, None), (app, EMAIL, "email_link")]
+
+
+def test_a_first_sign_in_kills_outstanding_reset_links_too(app, client, outbox, get_user):
+    # The owner signed up here, asked for a reset, then signed in by mail: the sign-in is a
+    # login, and a reset link from before a login dies, confirmed account or not.
+    register(client, EMAIL)
+    submit(client, "/reset", {"email": EMAIL})
+    reset = outbox(EMAIL)[-1].link("/reset/")
+    ask(client)
+    before = utcnow()
+
+    press(client, link_of(outbox))
+
+    assert app.test_client().get(reset, follow_redirects=True).status_code == 410
+    user = get_user(EMAIL)
+    assert user.confirmed_at is not None
+    assert user.password_hash is not None  # kept: this browser chose it
+    assert before <= user.last_login_at <= utcnow()

@@ -226,6 +226,33 @@ def test_of_two_racing_presses_of_one_link_one_signs_in(
     assert account_row(get_user) == row_after_win
 
 
+def test_of_two_racing_presses_on_a_pending_account_one_signs_in(
+    app, make_user, outbox, get_user, monkeypatch
+):
+    # A first sign-in also confirms the account: the press that loses the race must get the
+    # same "no longer works" page as on a confirmed account, not an error, and change nothing.
+    make_user(ADDRESS, confirmed=False)
+    asker, phone = app.test_client(), app.test_client()
+    ask(asker)
+    link = sign_in_link(outbox)
+    other = []
+
+    def second_press():
+        other.append((press(phone, link, other_device="y"), account_row(get_user)))
+
+    meanwhile(monkeypatch, second_press)
+
+    late = press(asker, link)
+
+    [(won, row_after_win)] = other
+    assert won.status_code == 302
+    assert get_user(ADDRESS).confirmed_at is not None
+    assert late.status_code == 410
+    assert "no longer works" in late.get_data(as_text=True)
+    assert account_of(asker) is None
+    assert account_row(get_user) == row_after_win
+
+
 def test_a_press_racing_logout_everywhere_is_refused(
     app, make_user, outbox, login, client, get_user, monkeypatch
 ):
@@ -396,6 +423,28 @@ def test_signing_in_where_the_account_was_signed_up_keeps_its_password(app, outb
     press(owner, sign_in_link(outbox))
 
     assert get_user(ADDRESS).password_hash is not None
+    assert (
+        submit(app.test_client(), "/login", {"email": ADDRESS, "password": PASSWORD}).status_code
+        == 302
+    )
+
+
+def test_signing_in_from_a_browser_logged_in_as_the_pending_account_keeps_its_password(
+    app, outbox, get_user
+):
+    # A login needs the password in force, so a browser logged in as the account shows it
+    # knows it as well as the sign-up receipt would (the receipt may be gone: another browser
+    # profile, cleared cookies). Its owner keeps the password they use.
+    register(app.test_client(), ADDRESS, PASSWORD)
+    owner = app.test_client()
+    assert submit(owner, "/login", {"email": ADDRESS, "password": PASSWORD}).status_code == 302
+    ask(owner)
+
+    press(owner, sign_in_link(outbox))
+
+    assert account_of(owner) == ADDRESS
+    assert get_user(ADDRESS).password_hash is not None
+    assert [m.kind for m in outbox(ADDRESS)][-1] != "reset"
     assert (
         submit(app.test_client(), "/login", {"email": ADDRESS, "password": PASSWORD}).status_code
         == 302
