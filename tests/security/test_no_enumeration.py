@@ -531,9 +531,10 @@ def test_an_answer_reads_nothing_after_its_commit_whoever_the_address_is(app, ur
 
 
 @pytest.mark.usefixtures("accounts")
-def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login):
-    """The reset request of an unknown address costs a known one's UPDATE and SELECT of an
-    account, counted and compared rather than timed.
+@pytest.mark.parametrize("url", ["/reset", "/login/email"])
+def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login, url):
+    """A reset or sign-in link request of an unknown address costs a known one's UPDATE and
+    SELECT of an account, counted and compared rather than timed.
 
     Probed from a signed-in browser (an attacker has an account of their own), of a host app
     that reads the signed-in user before its views, as many do: that account is in the
@@ -545,9 +546,9 @@ def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, cl
 
     login(KINDS["confirmed"])  # the oldest account: whichever it is, the lookup costs alike
     table = models.user.__table__.name
-    unknown = on_table(statements_of(app, client, "/reset", KINDS["unknown"]), table)
+    unknown = on_table(statements_of(app, client, url, KINDS["unknown"]), table)
     for kind in ("confirmed", "unconfirmed"):
-        known = on_table(statements_of(app, client, "/reset", KINDS[kind]), table)
+        known = on_table(statements_of(app, client, url, KINDS[kind]), table)
         assert unknown == known, kind
 
 
