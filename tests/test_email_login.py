@@ -116,6 +116,22 @@ def test_only_the_latest_link_works(client, make_user, outbox):
     assert press(client, newer).status_code == 302
 
 
+def test_asking_for_an_unknown_address_leaves_every_accounts_link_working(
+    app, client, make_user, outbox
+):
+    # The decoy of an unknown address bumps the counter of no account (id 0): bumping a real
+    # one's would let anyone kill an account's outstanding link by asking for a free address.
+    make_user(EMAIL)
+    ask(client)
+    link = link_of(outbox)
+
+    ask(app.test_client(), email="nobody@example.com")
+
+    assert outbox("nobody@example.com") == []
+    assert press(client, link).status_code == 302
+    assert signed_in_as(client)["email"] == EMAIL
+
+
 def test_a_superseded_link_stays_dead_after_the_newer_one_signs_in(client, make_user, outbox):
     # Links compare the counter for equality: a sign-in must move it past every value an
     # older link carries, or the link a newer one superseded would work again.

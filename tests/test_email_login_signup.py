@@ -142,3 +142,21 @@ def test_the_optional_notice_tells_a_free_address_it_has_no_account(client, outb
     assert mail.kind == "login_unknown"
     assert "no account has this address" in mail.text
     assert not [link for link in mail.links if "/login/email/" in link]
+    # It names the address asked with (a person may own several) and offers to register it,
+    # since whoever asked may have meant to.
+    for body in (mail.text, mail.html):
+        assert f"sign in here with {EMAIL}" in body
+    assert mail.link("/register") == "/register"
+
+
+@pytest.mark.app_config(MAILPROOF_LOGIN_NOTIFY_UNKNOWN=True, MAILPROOF_PASSWORDLESS="only")
+def test_the_notice_offers_no_registration_where_accounts_sign_in_by_mail_only(client, outbox):
+    # With passwordless "only" there is no registration page to offer: a link to it would
+    # lead nowhere, so the notice only says that no account has the address.
+    ask(client)
+
+    [mail] = outbox(EMAIL)
+    assert mail.kind == "login_unknown"
+    assert f"sign in here with {EMAIL}" in mail.text
+    assert "register" not in mail.text.lower()
+    assert "register" not in mail.html.lower()

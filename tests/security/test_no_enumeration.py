@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import itertools
+import json
 import re
 import statistics
 import time
@@ -17,6 +18,8 @@ from sqlalchemy import event
 from demo.models import db, models
 from flask_mailproof import mark_undeliverable
 from flask_mailproof.clock import utcnow
+from flask_mailproof.state import current_state
+from flask_mailproof.tokens import Purpose
 from helpers import PASSWORD, csrf_token, parse_mail, session_of, submit, without_csrf
 
 WRONG = "not the password at all"
@@ -536,9 +539,10 @@ def test_an_answer_reads_nothing_after_its_commit_whoever_the_address_is(app, ur
 
 
 @pytest.mark.usefixtures("accounts")
-def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login):
-    """The reset request of an unknown address costs a known one's UPDATE and SELECT of an
-    account, counted and compared rather than timed.
+@pytest.mark.parametrize("url", ["/reset", "/login/email"])
+def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, client, login, url):
+    """A reset or sign-in link request of an unknown address costs a known one's UPDATE and
+    SELECT of an account, counted and compared rather than timed.
 
     Probed from a signed-in browser (an attacker has an account of their own), of a host app
     that reads the signed-in user before its views, as many do: that account is in the
@@ -550,9 +554,9 @@ def test_an_unknown_address_runs_the_account_statements_a_known_one_does(app, cl
 
     login(KINDS["confirmed"])  # the oldest account: whichever it is, the lookup costs alike
     table = models.user.__table__.name
-    unknown = on_table(statements_of(app, client, "/reset", KINDS["unknown"]), table)
+    unknown = on_table(statements_of(app, client, url, KINDS["unknown"]), table)
     for kind in ("confirmed", "unconfirmed"):
-        known = on_table(statements_of(app, client, "/reset", KINDS[kind]), table)
+        known = on_table(statements_of(app, client, url, KINDS[kind]), table)
         assert unknown == known, kind
 
 
@@ -574,29 +578,38 @@ def mail_written(client, url, email):
     return mail
 
 
-def mail_shape(mail, email):
+def mail_shape(app, purpose, mail, email):
     """Return the mail's kind, subject and bodies, with its address, its one link's token and
-    its code put in words, and the length of that token."""
+    its code put in words, and the length of each value the token signs.
+
+    The payload's lengths rather than the token's: a token is compressed when that makes it
+    shorter, which some random digests allow, for a real token and a decoy alike."""
     [link] = mail.links
     token = link.rsplit("/", 1)[1]
+    with app.app_context():
+        payload = current_state().tokens.read(purpose, token)
+    signed = {key: len(json.dumps(value)) for key, value in payload.items()}
     code = re.search(r"^\s+(\d{6})\s*$", mail.text, re.MULTILINE)
     assert code, f"no six-digit code in the mail:\n{mail.text}"
 
     def shape(body):
         return body.replace(token, "TOKEN").replace(code.group(1), "CODE").replace(email, "ADDRESS")
 
-    return mail.kind, shape(mail.subject), shape(mail.text), shape(mail.html), len(token)
+    return mail.kind, shape(mail.subject), shape(mail.text), shape(mail.html), signed
 
 
 @pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
 @pytest.mark.usefixtures("accounts")
 def test_an_unknown_address_renders_the_reset_mail_a_known_one_gets(app, time_machine):
     """The decoy mail an unknown address costs is the real one, taken back: the same template
-    with a link as long and a code of six digits, so rendering and writing it cost the same."""
+    with a token signing values as long and a code of six digits, so rendering and writing it
+    cost the same."""
     time_machine.move_to("2026-06-01 12:00:00", tick=False)
 
     shapes = {
-        kind: mail_shape(mail_written(app.test_client(), "/reset", email), email)
+        kind: mail_shape(
+            app, Purpose.RESET, mail_written(app.test_client(), "/reset", email), email
+        )
         for kind, email in KINDS.items()
     }
 
@@ -606,12 +619,15 @@ def test_an_unknown_address_renders_the_reset_mail_a_known_one_gets(app, time_ma
 @pytest.mark.app_config(MAILPROOF_VERIFICATION_CODES="with_link")
 @pytest.mark.usefixtures("accounts")
 def test_an_unknown_address_renders_the_sign_in_mail_a_known_one_gets(app, time_machine):
-    """As for a reset: the decoy sign-in mail is the real one, code and all. (Its link is
-    shorter: it names no browser, where a real one carries a digest of the asking browser's.)"""
+    """As for a reset: the decoy sign-in mail is the real one, code and all, and its token signs
+    values as long as a real one asked from the same kind of browser (it names the asking
+    browser too), so signing and writing it cost the same."""
     time_machine.move_to("2026-06-01 12:00:00", tick=False)
 
     shapes = {
-        kind: mail_shape(mail_written(app.test_client(), "/login/email", email), email)[:-1]
+        kind: mail_shape(
+            app, Purpose.LOGIN, mail_written(app.test_client(), "/login/email", email), email
+        )
         for kind, email in KINDS.items()
     }
 

@@ -192,8 +192,11 @@ def _answer_unknown_address(
         state.db.session.commit()
         return
     # A decoy costs what a real mail does: signing, rendering, an INSERT, its DELETE and a
-    # commit that writes. Nothing is kept or sent.
-    decoy = LoginClaim(user_id=0, counter=0, state=digest(0), device="-", next_url=next_url)
+    # commit that writes. Nothing is kept or sent. It names the asking browser as a real link
+    # does, so its token (and mail) is as long as a real one asked from the same browser.
+    decoy = LoginClaim(
+        user_id=0, counter=0, state=digest(0), device=device_digest(device), next_url=next_url
+    )
     token = state.tokens.issue_claim(decoy)
     code = None
     if state.settings.verification_codes is not CodeMode.OFF:
