@@ -575,3 +575,23 @@ def test_a_move_changes_nothing_if_the_address_changed_since_it_was_read(app, ma
 
         with pytest.raises(TokenUsed):
             email_change._move(user, Address("second@example.com", "second@example.com"))
+
+
+def test_a_superseded_reset_link_stays_dead_when_the_address_moves_away_and_back(
+    app, client, make_user, login, outbox
+):
+    # Reset links compare their counter for equality: each move must push it forward. Were a
+    # move to step it back, the first of three reset links would match again after the
+    # address went away and came back, and reset the password of a superseded request.
+    make_user("alice@example.com")
+    login("alice@example.com")
+    stranger = app.test_client()
+    for _ in range(3):
+        submit(stranger, "/reset", {"email": "alice@example.com"})
+    first = next(m for m in outbox("alice@example.com") if m.kind == "reset").link("/reset/")
+    ask_change(client, "alicia@example.com")
+    press(client, change_link(outbox, "alicia@example.com"))
+
+    press(stranger, undo_link(outbox, "alice@example.com"))
+
+    assert stranger.get(first, follow_redirects=True).status_code == 410
