@@ -357,3 +357,15 @@ def test_a_first_sign_in_kills_outstanding_reset_links_too(app, client, outbox, 
     assert user.confirmed_at is not None
     assert user.password_hash is not None  # kept: this browser chose it
     assert before <= user.last_login_at <= utcnow()
+
+
+def test_the_page_asks_nothing_in_the_browser_that_asked(client, make_user, outbox):
+    # The warning about another browser must stay for links that really were forwarded: shown
+    # to the person who asked, it would teach them to tick past it.
+    make_user(EMAIL)
+    ask(client)
+
+    page = client.get(link_of(outbox)).get_data(as_text=True)
+
+    assert f"sign in as {EMAIL}" in page
+    assert "asked for in another browser" not in page

@@ -160,3 +160,17 @@ def test_the_notice_offers_no_registration_where_accounts_sign_in_by_mail_only(c
     assert f"sign in here with {EMAIL}" in mail.text
     assert "register" not in mail.text.lower()
     assert "register" not in mail.html.lower()
+
+
+@SIGNUP
+def test_the_sign_up_page_names_the_address_and_asks_nothing_in_the_browser_that_asked(
+    client, outbox
+):
+    # The warning about another browser must stay for links that really were forwarded: shown
+    # to the person who asked, it would teach them to tick past it.
+    ask(client)
+
+    page = client.get(outbox(EMAIL)[0].link("/login/email/")).get_data(as_text=True)
+
+    assert f"create an account for {EMAIL}" in page
+    assert "asked for in another browser" not in page
