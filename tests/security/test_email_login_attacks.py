@@ -10,6 +10,7 @@ import pytest
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from demo.models import db, models
+from flask_mailproof.errors import OtherDevice
 from flask_mailproof.flows import email_login
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit
 
@@ -56,6 +57,17 @@ def test_a_link_opened_in_another_browser_asks_before_it_signs_in(app, make_user
     assert pressed.status_code == 422
     assert "Tick this" in pressed.get_data(as_text=True)
     assert account_of(elsewhere) is None
+
+
+def test_a_host_calling_the_flow_without_other_device_gets_the_question(app, make_user, outbox):
+    # Only an explicit yes signs in a browser that did not ask: a host's own view that leaves
+    # the argument out must get the question, not a session for whoever holds the link.
+    make_user(ADDRESS)
+    ask(app.test_client())
+    token = sign_in_link(outbox).rstrip("/").rsplit("/", 1)[1]
+
+    with app.test_request_context(), pytest.raises(OtherDevice):
+        email_login.sign_in_with_link(token, device="another browser's nonce")
 
 
 def test_a_refused_other_device_press_uses_nothing_up(app, make_user, outbox):
