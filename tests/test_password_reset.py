@@ -511,3 +511,19 @@ def test_a_reset_over_real_smtp(smtp_server, app, client, make_user, login):
     assert envelope.rcpt_tos == ["Alice@example.com"]
     assert set_password(client, mail.link("/reset/")).status_code == 302
     login("alice@example.com", NEW_PASSWORD)
+
+
+def test_only_an_unconfirmed_accounts_reset_signals_a_confirmation(app, client, make_user, outbox):
+    # Hosts welcome new addresses and count confirmations on email_confirmed: a reset proves
+    # the mailbox, but an address confirmed already must not be announced a second time.
+    make_user("alice@example.com")
+    make_user("waiting@example.com", confirmed=False)
+    confirmed = []
+    with signals.email_confirmed.connected_to(
+        lambda sender, **kw: confirmed.append(kw["user"].email)
+    ):
+        for address in ("alice@example.com", "waiting@example.com"):
+            request_reset(client, address)
+            set_password(client, reset_link(outbox, address))
+
+    assert confirmed == ["waiting@example.com"]
