@@ -439,3 +439,19 @@ def test_expired_claim_is_taken_over(smtp, app, time_machine):
 
     assert deliver(app).sent == 1
     assert rows(app)[0].id == message_id
+
+
+def test_the_attempt_log_keeps_the_error_cut_to_its_size_and_none_for_a_sent_mail(smtp, app):
+    # The log answers "why did this mail not go": a sent mail has no error to show, and a
+    # server's long reply is kept up to 2,000 characters, never dropped nor stored whole.
+    smtp.replies.append("451 4.3.0 " + "x" * 3000)
+    queue_mails(app, 2)
+
+    with app.app_context():
+        deliver_batch("celery-worker-1")
+
+    retried, sent = attempts(app)
+    assert (retried.outcome, sent.outcome) == ("retry", "sent")
+    assert len(retried.error) == 2000
+    assert "451" in retried.error
+    assert sent.error is None
