@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select, update
 
 from demo.models import db, models
-from flask_mailproof import mark_undeliverable
+from flask_mailproof import confirmation_sent, mark_undeliverable
 from flask_mailproof.clock import utcnow
 from flask_mailproof.errors import RateLimited
 from flask_mailproof.flows import confirmation
@@ -168,6 +168,36 @@ def test_logged_out_resend_mails_an_unconfirmed_account(app, make_user, outbox):
     [mail] = outbox()
     assert mail.to == "waiting@example.com"
     assert mail.kind == "confirm"
+
+
+def test_logged_out_resend_signals_the_send_and_logs_the_account(app, make_user, caplog):
+    # What a host and an operator see of a link sent from the logged-out form: the app's
+    # confirmation_sent signal with the account, and a log line naming the account's id.
+    user = make_user("waiting@example.com", confirmed=False)
+    seen = []
+
+    def receive(sender, **kwargs):
+        seen.append((sender, kwargs["user"].email))
+
+    with confirmation_sent.connected_to(receive), caplog.at_level("INFO"):
+        _resend_by_address(app, "waiting@example.com")
+
+    assert seen == [(app, "waiting@example.com")]
+    assert f"confirmation mail queued for user {user.id}" in caplog.text
+
+
+def test_logged_out_resend_for_an_unknown_address_leaves_the_first_account_alone(
+    app, make_user, outbox
+):
+    # The work an unknown address does in place of a send is aimed at no account (id 0): aimed
+    # at the first account, it would use up that account's resend and mail its link away.
+    first = make_user("first@example.com", confirmed=False)
+    assert first.id == 1
+
+    _resend_by_address(app, "nobody@example.com")
+    _resend_by_address(app, "first@example.com")
+
+    assert [(mail.to, mail.kind) for mail in outbox()] == [("first@example.com", "confirm")]
 
 
 def test_logged_out_resend_mails_nobody_for_confirmed_or_unknown(app, make_user, outbox):
