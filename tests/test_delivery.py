@@ -137,6 +137,22 @@ def test_a_celery_batch_records_every_attempt_with_its_worker(smtp, app):
     assert [row.status for row in rows(app)] == ["pending", "sent"]
 
 
+@pytest.mark.parametrize("run", ["drain", "deliver_batch"])
+def test_a_worker_name_longer_than_what_is_kept_is_cut_once_for_claims_and_log(smtp, app, run):
+    # A host may name its workers. A name past the 64 characters the claim and the attempt log
+    # keep is cut where the run starts: a strict database would refuse it whole in the claim,
+    # and the owner check that records each outcome compares it with the claim's copy.
+    name = "worker-" + "x" * 57 + "-past-the-columns"
+    queue_mails(app, 2)
+
+    with app.app_context():
+        report = drain(worker=name) if run == "drain" else deliver_batch(name)
+
+    assert report.sent == 2
+    assert [(a.outcome, a.worker) for a in attempts(app)] == [("sent", name[:64])] * 2
+    assert [(row.status, row.claimed_by) for row in rows(app)] == [("sent", None)] * 2
+
+
 @pytest.mark.app_config(MAILPROOF_DELIVERY_BATCH_SIZE=2)
 def test_a_celery_batch_sends_at_most_the_batch_size(smtp, app):
     # A task holds its claims until its last message is sent; the rest wait for other tasks.

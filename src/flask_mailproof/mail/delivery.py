@@ -61,9 +61,23 @@ class DeliveryReport:
         self.last_outcome = other.last_outcome or self.last_outcome
 
 
+#: The longest worker name a claim (``claimed_by``) and the attempt log (``worker``) keep.
+WORKER_NAME_LENGTH = 64
+
+
 def worker_name() -> str:
     """Return a name for this process's claims: host, pid and a random part."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claimant(worker: str | None) -> str:
+    """Return the name a run claims under: ``worker`` (or a new name) cut to what is kept.
+
+    Cut once, where a run starts: the claim, its renewals, the owner check when recording and
+    the attempt log all then use the very name the claim stored. A longer name would be refused
+    by a strict database, and elsewhere kept whole in one column and cut in another.
+    """
+    return (worker or worker_name())[:WORKER_NAME_LENGTH]
 
 
 def due_condition(model: type[OutboxMixin], now: dt.datetime, grace: float = 0) -> t.Any:
@@ -247,7 +261,7 @@ def deliver_pending(
     :param attempt_model: where to log each attempt (``Models.delivery_attempt``).
     :param only: deliver among these ids only, if they are still due.
     """
-    worker = worker or worker_name()
+    worker = claimant(worker)
     ids = claim_due(
         session,
         model,
@@ -309,7 +323,7 @@ def _attempt(
     result: DeliveryAttemptMixin = model(
         message_id=row.id,
         attempted_at=utcnow(),
-        worker=worker[:64],
+        worker=worker,
         outcome=report.last_outcome,
         error=None if outcome is None else str(outcome)[:2000],
     )

@@ -10,7 +10,7 @@ import typing as t
 from flask import after_this_request, g, has_request_context
 
 from ..state import current_state
-from .delivery import DeliveryReport, deliver_pending, worker_name
+from .delivery import DeliveryReport, claimant, deliver_pending, worker_name
 from .senders import SenderPool
 
 if t.TYPE_CHECKING:
@@ -51,7 +51,7 @@ def drain(
     state = current_state()
     pool = SenderPool(
         state.app,
-        worker=worker or worker_name(),
+        worker=claimant(worker),
         concurrency=state.settings.delivery_concurrency,
         progress=progress,
     )
