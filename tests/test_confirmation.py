@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import event
 
 from demo.models import db, models
 from helpers import csrf_token, register, submit
@@ -150,3 +151,39 @@ def test_confirmation_mail_states_a_custom_lifetime(config, max_age, request):
     register(client)
 
     assert "works for 1 hour." in outbox()[0].text
+
+
+def _statements_of_post(app, client, link):
+    """Return the SQL that confirming ``link`` runs, in order, with the commits as ``"COMMIT"``."""
+    token = csrf_token(client.get(link))
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+
+    def commit(conn):
+        statements.append("COMMIT")
+
+    event.listen(engine, "before_cursor_execute", record)
+    event.listen(engine, "commit", commit)
+    try:
+        response = client.post(link, data={"csrf_token": token})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        event.remove(engine, "commit", commit)
+    assert response.status_code == 302
+    return statements
+
+
+def test_post_reads_the_account_no_more_once_committed(app, client, link, get_user):
+    """The proof has the account's new values in hand (its UPDATE returned them, or it read
+    them back before committing): what follows the commit (the log line, ``email_confirmed``,
+    the flash, the login carried over) must use them, not select the account once more, a
+    query per confirmation for nothing."""
+    statements = _statements_of_post(app, client, link)
+
+    assert get_user("alice@example.com").confirmed_at is not None
+    assert "COMMIT" in statements
+    assert statements[statements.index("COMMIT") + 1 :] == []
