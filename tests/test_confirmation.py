@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from demo.models import db, models
+from flask_mailproof import email_confirmed
 from helpers import csrf_token, register, submit
 
 
@@ -187,3 +188,28 @@ def test_post_reads_the_account_no_more_once_committed(app, client, link, get_us
     assert get_user("alice@example.com").confirmed_at is not None
     assert "COMMIT" in statements
     assert statements[statements.index("COMMIT") + 1 :] == []
+
+
+def test_a_commit_after_the_confirmation_still_shows_the_database_values(app, client, link):
+    """The confirmation's own commit keeps what it loaded, but only that commit: host code in
+    the same request (here a receiver of ``email_confirmed``) that commits must then read the
+    database's values, as SQLAlchemy's default ``expire_on_commit`` promises, not a stale copy
+    of a row another connection changed meanwhile."""
+    seen = []
+
+    def receive(sender, user):
+        with db.engine.begin() as other:  # another process's write, an admin's say
+            other.execute(
+                update(models.user).where(models.user.id == user.id).values(confirm_counter=41)
+            )
+        db.session.commit()
+        seen.append(user.confirm_counter)
+
+    email_confirmed.connect(receive, sender=app)
+    try:
+        response = submit(client, link)
+    finally:
+        email_confirmed.disconnect(receive, sender=app)
+
+    assert response.status_code == 302
+    assert seen == [41]
