@@ -125,6 +125,18 @@ def test_registering_a_confirmed_address_mails_its_owner_a_notice(client, make_u
     assert not any("/confirm/" in link for link in mail.links)
 
 
+def test_the_notice_to_a_confirmed_address_offers_the_reset_page(client, make_user, outbox):
+    """Whoever signs up again for their own address has likely forgotten that they have an
+    account, or its password: the notice gives them the way back, not only the login page."""
+    make_user("taken@example.com")
+
+    register(client, "taken@example.com", password="another long passphrase here")
+
+    [mail] = outbox()
+    assert f"{BASE_URL}/reset" in mail.links
+    assert f'href="{BASE_URL}/reset"' in mail.html
+
+
 def test_registering_an_existing_address_keeps_its_password(client, make_user, get_user):
     before = make_user("taken@example.com")
 
