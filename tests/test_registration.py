@@ -159,6 +159,26 @@ def test_registering_an_unconfirmed_address_again_resends_its_link(
     assert mail.to == "pending@example.com"
 
 
+def test_signing_up_again_supersedes_every_link_mailed_before(app, outbox, time_machine):
+    """The first sign-up's link and a resent one are both older than the second sign-up's:
+    each opens the "a newer link was sent" page, with its button for a fresh link, rather
+    than the page for a link that never worked."""
+    time_machine.move_to("2026-01-05 12:00:00", tick=False)
+    register(app.test_client(), "pending@example.com")
+    time_machine.shift(180)
+    submit(app.test_client(), "/resend", {"email": "pending@example.com"})
+    time_machine.shift(180)
+    register(app.test_client(), "pending@example.com", password="another long passphrase here")
+
+    *older, latest = [mail.link("/confirm/") for mail in outbox("pending@example.com")]
+    assert len(older) == 2
+    for link in older:
+        page = app.test_client().get(link)
+        assert page.status_code == 410
+        assert "A newer link was sent to you" in page.get_data(as_text=True)
+    assert app.test_client().get(latest).status_code == 200
+
+
 def test_extra_fields_like_confirmed_at_and_is_admin_are_ignored(client, get_user):
     register(client, confirmed_at="2020-01-01 00:00:00", is_admin="1", id="7")
 
