@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import update
 
 from demo.models import db, models
+from flask_mailproof.clock import utcnow
 from flask_mailproof.flows import registration
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit, without_csrf
 
@@ -177,6 +179,42 @@ def test_signing_up_again_supersedes_every_link_mailed_before(app, outbox, time_
         assert page.status_code == 410
         assert "A newer link was sent to you" in page.get_data(as_text=True)
     assert app.test_client().get(latest).status_code == 200
+
+
+@pytest.mark.parametrize("link_sent", [False, True], ids=["no-recent-link", "link-sent-recently"])
+def test_a_sign_up_that_read_the_account_before_its_confirmation_leaves_it_as_confirmed(
+    app, make_user, get_user, outbox, monkeypatch, link_sent
+):
+    """The sign-up saw the account unconfirmed, and its owner confirmed it meanwhile: the
+    account is proven now, so the sign-up's stranger password, new session stamp (which ends
+    every session) and contested mark (kept on the row for a host app to read) must not land
+    on it."""
+    make_user(
+        "racing@example.com", confirmed=False, confirmation_sent_at=utcnow() if link_sent else None
+    )
+    before = get_user("racing@example.com")
+    real_lookup = registration.find_user
+
+    def lookup_then_confirmed_elsewhere(address):
+        user = real_lookup(address)
+        db.session.execute(
+            update(models.user).where(models.user.id == user.id).values(confirmed_at=utcnow()),
+            execution_options={"synchronize_session": False},  # the other request's write
+        )
+        return user
+
+    monkeypatch.setattr(registration, "find_user", lookup_then_confirmed_elsewhere)
+
+    register(app.test_client(), "racing@example.com", password="another long passphrase here")
+
+    after = get_user("racing@example.com")
+    assert after.confirmed_at is not None
+    assert (after.password_hash, after.session_stamp) == (
+        before.password_hash,
+        before.session_stamp,
+    )
+    assert after.contested_at is None
+    assert outbox() == []
 
 
 def test_extra_fields_like_confirmed_at_and_is_admin_are_ignored(client, get_user):
