@@ -124,6 +124,27 @@ def test_signing_up_again_answers_alike_and_sets_no_password(client, make_user, 
     assert "/reset" not in outbox(OWNER)[0].text
 
 
+def test_signing_up_again_kills_the_sign_in_link_mailed_before(app, get_user, outbox, time_machine):
+    """Without passwords, the session stamp is what ties a sign-in link to the sign-up it was
+    mailed for: a second sign-up (after the resend interval) ends the first one's links, as
+    it does where a new password kills them, and its own mail is the one to use."""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    first = app.test_client()
+    submit(first, "/register", {"email": OWNER})
+    submit(first, "/login/email", {"email": OWNER})
+    link = outbox(OWNER)[-1].link("/login/email/")
+
+    time_machine.shift(180)
+    submit(app.test_client(), "/register", {"email": OWNER})
+    page = first.get(link)
+    pressed = post_with_token(first, link, {})
+
+    assert "This link no longer works" in page.get_data(as_text=True)
+    assert pressed.status_code == page.status_code
+    assert first.get("/profile").status_code == 302  # nobody signed in
+    assert get_user(OWNER).confirmed_at is None
+
+
 def test_the_api_registers_the_address_alone(app, get_user):
     client = api_client(app)
 
@@ -137,7 +158,10 @@ def test_the_api_refuses_a_password_at_registration(app, get_user):
     response = api_client(app).post("/api/register", json={"email": OWNER, "password": PASSWORD})
 
     assert response.status_code == 422
-    assert list(response.get_json()["fields"]) == ["password"]
+    # The client shows this next to the field: what to do, not just that it is wrong.
+    assert response.get_json()["fields"] == {
+        "password": ["This site uses no passwords; leave it out."]
+    }
     assert get_user(OWNER) is None
 
 
@@ -146,7 +170,7 @@ def test_with_passwords_the_api_still_requires_one(app, get_user):
     response = api_client(app).post("/api/register", json={"email": OWNER})
 
     assert response.status_code == 422
-    assert list(response.get_json()["fields"]) == ["password"]
+    assert response.get_json()["fields"] == {"password": ["Choose a password."]}
     assert get_user(OWNER) is None
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import update
 
 from demo.models import db, models
+from flask_mailproof.clock import utcnow
 from flask_mailproof.flows import registration
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit, without_csrf
 
@@ -125,6 +127,18 @@ def test_registering_a_confirmed_address_mails_its_owner_a_notice(client, make_u
     assert not any("/confirm/" in link for link in mail.links)
 
 
+def test_the_notice_to_a_confirmed_address_offers_the_reset_page(client, make_user, outbox):
+    """Whoever signs up again for their own address has likely forgotten that they have an
+    account, or its password: the notice gives them the way back, not only the login page."""
+    make_user("taken@example.com")
+
+    register(client, "taken@example.com", password="another long passphrase here")
+
+    [mail] = outbox()
+    assert f"{BASE_URL}/reset" in mail.links
+    assert f'href="{BASE_URL}/reset"' in mail.html
+
+
 def test_registering_an_existing_address_keeps_its_password(client, make_user, get_user):
     before = make_user("taken@example.com")
 
@@ -145,6 +159,62 @@ def test_registering_an_unconfirmed_address_again_resends_its_link(
     [mail] = outbox()
     assert mail.kind == "confirm"
     assert mail.to == "pending@example.com"
+
+
+def test_signing_up_again_supersedes_every_link_mailed_before(app, outbox, time_machine):
+    """The first sign-up's link and a resent one are both older than the second sign-up's:
+    each opens the "a newer link was sent" page, with its button for a fresh link, rather
+    than the page for a link that never worked."""
+    time_machine.move_to("2026-01-05 12:00:00", tick=False)
+    register(app.test_client(), "pending@example.com")
+    time_machine.shift(180)
+    submit(app.test_client(), "/resend", {"email": "pending@example.com"})
+    time_machine.shift(180)
+    register(app.test_client(), "pending@example.com", password="another long passphrase here")
+
+    *older, latest = [mail.link("/confirm/") for mail in outbox("pending@example.com")]
+    assert len(older) == 2
+    for link in older:
+        page = app.test_client().get(link)
+        assert page.status_code == 410
+        assert "A newer link was sent to you" in page.get_data(as_text=True)
+    assert app.test_client().get(latest).status_code == 200
+
+
+@pytest.mark.parametrize("link_sent", [False, True], ids=["no-recent-link", "link-sent-recently"])
+def test_a_sign_up_that_read_the_account_before_its_confirmation_leaves_it_as_confirmed(
+    app, make_user, get_user, outbox, monkeypatch, link_sent
+):
+    """The sign-up saw the account unconfirmed, and its owner confirmed it meanwhile: the
+    account is proven now, so the sign-up's stranger password, new session stamp (which ends
+    every session) and contested mark (kept on the row for a host app to read) must not land
+    on it."""
+    make_user(
+        "racing@example.com", confirmed=False, confirmation_sent_at=utcnow() if link_sent else None
+    )
+    before = get_user("racing@example.com")
+    real_lookup = registration.find_user
+
+    def lookup_then_confirmed_elsewhere(address):
+        user = real_lookup(address)
+        db.session.execute(
+            update(models.user).where(models.user.id == user.id).values(confirmed_at=utcnow()),
+            execution_options={"synchronize_session": False},  # the other request's write
+        )
+        return user
+
+    monkeypatch.setattr(registration, "find_user", lookup_then_confirmed_elsewhere)
+
+    register(app.test_client(), "racing@example.com", password="another long passphrase here")
+
+    after = get_user("racing@example.com")
+    assert after.confirmed_at is not None
+    assert (after.password_hash, after.session_stamp) == (
+        before.password_hash,
+        before.session_stamp,
+    )
+    assert after.contested_at is None
+    assert outbox() == []
 
 
 def test_extra_fields_like_confirmed_at_and_is_admin_are_ignored(client, get_user):

@@ -52,6 +52,22 @@ def test_registering_an_existing_address_sends_no_user_registered(client, make_u
     assert "user-registered" not in _names(received)
 
 
+def test_signing_up_again_for_an_unconfirmed_address_sends_confirmation_sent(
+    app, received, time_machine
+):
+    """A new link went out, to the account signed up for: a host app counting or logging
+    confirmation mails hears of it as of any other."""
+    time_machine.move_to("2026-06-01 12:00:00", tick=False)
+    register(app.test_client())
+    received.clear()
+    time_machine.shift(180)
+
+    register(app.test_client(), password="another long passphrase here")
+
+    assert _names(received) == ["confirmation-sent"]
+    assert received[0][1]["user"].email == "alice@example.com"
+
+
 def test_resend_sends_confirmation_sent(client, received, login, time_machine):
     time_machine.move_to("2026-06-01 12:00:00", tick=False)
     register(client)

@@ -120,6 +120,35 @@ def test_a_sign_up_within_the_resend_interval_changes_no_password(owner, attacke
     assert log_in(owner, OWNER_PASSWORD).headers["Location"] == "/profile"
 
 
+def test_the_owners_sign_up_within_the_resend_interval_keeps_the_attackers_password_out(
+    owner, attacker, outbox
+):
+    """The attacker registered the address first; the owner signs up moments later, which
+    changes no password but marks the sign-up contested. Her link (the attacker's sign-up's,
+    the only one mailed) proves the mailbox from a browser that did not choose the password in
+    force, so the attacker's password must not survive into the proven account."""
+    register(attacker, ADDRESS, ATTACKER_PASSWORD)
+    register(owner, ADDRESS, OWNER_PASSWORD)
+
+    press(owner, latest_link(outbox, "confirm", "/confirm/"))
+
+    assert log_in(attacker, ATTACKER_PASSWORD).status_code == 422
+    assert [m.kind for m in outbox(ADDRESS)][-1] == "reset"
+
+
+def test_a_contested_sign_up_leaves_other_pending_sign_ups_uncontested(app, attacker, outbox):
+    """Signing one address up again marks that account alone: another person's pending
+    sign-up, confirmed on their phone, keeps the password they chose, as any uncontested one."""
+    register(app.test_client(), "bob@example.com", OWNER_PASSWORD)
+    register(attacker, ADDRESS, ATTACKER_PASSWORD)
+    register(app.test_client(), ADDRESS, OWNER_PASSWORD)  # within the interval: only the mark
+
+    press(app.test_client(), latest_link(outbox, "confirm", "/confirm/", to="bob@example.com"))
+
+    bobs_login = log_in(app.test_client(), OWNER_PASSWORD, email="bob@example.com")
+    assert bobs_login.headers["Location"] == "/profile"
+
+
 def test_confirming_the_attackers_later_sign_up_keeps_no_password(owner, attacker, outbox):
     register(owner, ADDRESS, OWNER_PASSWORD)
     with time_machine.travel(utcnow().timestamp() + 200, tick=False):
