@@ -200,6 +200,16 @@ def test_weak_password_is_a_field_error(api):
     assert "password" in response.get_json()["fields"]
 
 
+def test_registering_without_a_password_is_told_to_choose_one(api, get_user):
+    """The API has no form to require the password, so the flow's own message is what a
+    single-page app shows next to the field: it must say what to do, as the form does."""
+    response = api.post("/api/register", {"email": "nopass@example.com"})
+
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {"password": ["Choose a password."]}
+    assert get_user("nopass@example.com") is None
+
+
 def test_oversized_body_is_413_in_the_error_shape(app, client, api):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     response = client.post(

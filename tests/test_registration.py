@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from email_validator import EmailUndeliverableError, deliverability
 from sqlalchemy import update
 
 from demo.models import db, models
@@ -279,3 +280,26 @@ def test_losing_a_race_to_the_unique_index_answers_like_any_registration(
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
     assert [mail.kind for mail in outbox()] == ["account_exists"]
+
+
+@pytest.mark.app_config(MAILPROOF_CHECK_DELIVERABILITY=True)
+def test_with_deliverability_checks_on_a_domain_without_mail_is_refused(
+    client, monkeypatch, get_user, outbox
+):
+    """MAILPROOF_CHECK_DELIVERABILITY promises that a mistyped domain is caught at sign-up:
+    no account is made for an address whose confirmation mail could never arrive."""
+    asked = []
+
+    def no_mail_for(domain, *args, **kwargs):  # DNS, answered without the network
+        asked.append(domain)
+        raise EmailUndeliverableError(f"The domain name {domain} does not accept email.")
+
+    monkeypatch.setattr(deliverability, "validate_email_deliverability", no_mail_for)
+
+    response = register(client, "alice@nomail.example.org")
+
+    assert response.status_code == 422
+    assert "The domain nomail.example.org does not accept mail." in response.text
+    assert asked == ["nomail.example.org"]
+    assert get_user("alice@nomail.example.org") is None
+    assert outbox() == []
