@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -11,6 +12,7 @@ from sqlalchemy import update
 from demo.models import db, models
 from flask_mailproof.clock import utcnow
 from flask_mailproof.flows import registration
+from flask_mailproof.state import current_state
 from helpers import BASE_URL, PASSWORD, csrf_token, register, submit, without_csrf
 
 
@@ -280,6 +282,34 @@ def test_losing_a_race_to_the_unique_index_answers_like_any_registration(
     with app.app_context():
         assert db.session.scalar(db.select(db.func.count()).select_from(models.user)) == 1
     assert [mail.kind for mail in outbox()] == ["account_exists"]
+
+
+def test_losing_a_race_to_a_pending_sign_up_signs_up_again_with_this_password(
+    app, client, make_user, get_user, monkeypatch, outbox
+):
+    """The lookup saw no account, and by the insert an unconfirmed one holds the address, its
+    link long sent: this sign-up is a sign-up again, and the account takes its password, as
+    when the lookup had found it (never none: an account nobody can log in to)."""
+    long_ago = utcnow() - dt.timedelta(days=1)
+    make_user("pending@example.com", confirmed=False, confirmation_sent_at=long_ago)
+    real_lookup = registration.find_user
+    lookups = []
+
+    def stale_first_lookup(address):
+        lookups.append(address)
+        return None if len(lookups) == 1 else real_lookup(address)
+
+    monkeypatch.setattr(registration, "find_user", stale_first_lookup)
+
+    register(client, "pending@example.com", password="the racing sign-ups passphrase")
+
+    assert len(lookups) == 2
+    user = get_user("pending@example.com")
+    with app.app_context():
+        assert current_state().passwords.verify(
+            user.password_hash, "the racing sign-ups passphrase"
+        )
+    assert [mail.kind for mail in outbox()] == ["confirm"]
 
 
 @pytest.mark.app_config(MAILPROOF_CHECK_DELIVERABILITY=True)
