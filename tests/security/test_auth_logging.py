@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from flask_mailproof.logs import UNKNOWN
 from helpers import PASSWORD, secrets_in, submit
 
 WRONG = "not the password at all"
@@ -77,6 +78,29 @@ def test_lockout_is_logged_as_a_warning_with_id_and_ip(client, caplog, make_user
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert f"login locked for user {user.id} after repeated failures (client {IP})" in warnings
     assert any(m.startswith(f"login refused for user {user.id}: locked") for m in warnings)
+
+
+def test_failed_logins_and_the_lock_carry_the_account_id_as_a_record_attribute(
+    client, caplog, make_user
+):
+    """A JSON log is filtered by its fields, not its text: each failure, the lock and the
+    refusal while locked name the account, and a failure for an unknown address names none."""
+    user = make_user("a@example.com")
+    submit(client, "/login", {"email": "nobody@example.com", "password": WRONG})
+    for _ in range(6):
+        submit(client, "/login", {"email": "a@example.com", "password": WRONG})
+
+    def account_ids(start):
+        return {
+            getattr(r, "account_id", "absent")
+            for r in caplog.records
+            if r.name.startswith("flask_mailproof") and r.getMessage().startswith(start)
+        }
+
+    assert account_ids("failed login for no account") == {UNKNOWN}
+    assert account_ids(f"failed login for user {user.id}") == {user.id}
+    assert account_ids(f"login locked for user {user.id}") == {user.id}
+    assert account_ids(f"login refused for user {user.id}") == {user.id}
 
 
 def test_events_carry_the_client_ip_as_a_record_attribute(client, caplog):
