@@ -140,6 +140,40 @@ def test_a_percent_sign_is_refused_as_a_relay_route():
     assert refused.value.reason == "The address contains characters an address cannot have."
 
 
+UNSAFE_CHARACTERS = "The address contains characters an address cannot have."
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "Enter your email address."),
+        ("  \t ", "Enter your email address."),
+        ("alice\x00@example.com", UNSAFE_CHARACTERS),
+        ("alice\u202e@example.com", UNSAFE_CHARACTERS),
+        ("al\u200bice@example.com", UNSAFE_CHARACTERS),
+        ("alice\u2028@example.com", UNSAFE_CHARACTERS),
+        ("=?utf-8?q?admin?=@example.com", UNSAFE_CHARACTERS),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "control",
+        "bidi override",
+        "zero width",
+        "line separator",
+        "encoded word",
+    ],
+)
+def test_every_refusal_says_what_is_wrong_in_words(value, reason):
+    # The reason is shown next to the field: the person must learn what to change. Control and
+    # invisible characters would hide a different address behind the one seen; an RFC 2047
+    # encoded word ("=?...?=") may be decoded by mail software into a header line break.
+    with pytest.raises(InvalidAddress) as refused:
+        parse_address(value)
+
+    assert refused.value.reason == reason
+
+
 @pytest.mark.parametrize("value", ["bob=?x@example.com", "bob?=x@example.com"])
 def test_half_of_an_encoded_word_is_an_ordinary_address(value):
     assert parse_address(value).email == value
