@@ -3,6 +3,7 @@ uniqueness up to case and Unicode case folding."""
 
 from __future__ import annotations
 
+import email_validator
 import pytest
 from email_validator import deliverability
 from sqlalchemy.exc import IntegrityError
@@ -140,9 +141,74 @@ def test_a_percent_sign_is_refused_as_a_relay_route():
     assert refused.value.reason == "The address contains characters an address cannot have."
 
 
+UNSAFE_CHARACTERS = "The address contains characters an address cannot have."
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("", "Enter your email address."),
+        ("  \t ", "Enter your email address."),
+        ("alice\x00@example.com", UNSAFE_CHARACTERS),
+        ("alice\u202e@example.com", UNSAFE_CHARACTERS),
+        ("al\u200bice@example.com", UNSAFE_CHARACTERS),
+        ("alice\u2028@example.com", UNSAFE_CHARACTERS),
+        ("=?utf-8?q?admin?=@example.com", UNSAFE_CHARACTERS),
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "control",
+        "bidi override",
+        "zero width",
+        "line separator",
+        "encoded word",
+    ],
+)
+def test_every_refusal_says_what_is_wrong_in_words(value, reason):
+    # The reason is shown next to the field: the person must learn what to change. Control and
+    # invisible characters would hide a different address behind the one seen; an RFC 2047
+    # encoded word ("=?...?=") may be decoded by mail software into a header line break.
+    with pytest.raises(InvalidAddress) as refused:
+        parse_address(value)
+
+    assert refused.value.reason == reason
+
+
 @pytest.mark.parametrize("value", ["bob=?x@example.com", "bob?=x@example.com"])
 def test_half_of_an_encoded_word_is_an_ordinary_address(value):
     assert parse_address(value).email == value
+
+
+@pytest.fixture
+def permissive_email_validator(monkeypatch):
+    """email-validator's module-wide defaults set as loosely as they go.
+
+    They are documented settings, and the host application (or another library in the same
+    process) may change them for its own forms: our policy must not move with them."""
+    monkeypatch.setattr(email_validator, "ALLOW_QUOTED_LOCAL", True)
+    monkeypatch.setattr(email_validator, "ALLOW_DOMAIN_LITERAL", True)
+    monkeypatch.setattr(email_validator, "ALLOW_DISPLAY_NAME", True)
+    monkeypatch.setattr(email_validator, "ALLOW_SMTPUTF8", False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"alice bob"@example.com', "alice@[192.0.2.1]", "Alice <alice@example.com>"],
+    ids=["quoted local part", "domain literal", "display name"],
+)
+@pytest.mark.usefixtures("permissive_email_validator")
+def test_email_validator_defaults_set_elsewhere_do_not_loosen_what_is_refused(value):
+    # We send to one plain address: a quoted local part, a domain literal or a display name
+    # would slip past the checks on what the address holds and on where mail goes.
+    with pytest.raises(InvalidAddress):
+        parse_address(value)
+
+
+@pytest.mark.usefixtures("permissive_email_validator")
+def test_email_validator_defaults_set_elsewhere_do_not_refuse_a_non_ascii_local_part():
+    # People whose mailbox is spelt in their own script must still be able to sign up.
+    assert parse_address("José@example.com").email == "José@example.com"
 
 
 def test_no_dns_lookup_by_default(monkeypatch):
