@@ -352,6 +352,24 @@ def test_a_page_with_a_token_in_its_url_keeps_the_referrer_on_site_whatever_the_
     assert link_page.headers["Referrer-Policy"] == "same-origin"
 
 
+def test_pages_without_a_mailed_links_token_keep_the_hosts_referrer_policy(app, client):
+    """Only a page of ours whose URL carries a link's token overrides the host's policy: our
+    other pages, and the host's own pages whatever their URL's arguments are named, keep what
+    the host chose (here one stricter than ours)."""
+
+    @app.after_request
+    def strict_default(response):
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.get("/invitations/<token>")
+    def invitation(token):
+        return "welcome"
+
+    assert client.get("/login").headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/invitations/abc").headers["Referrer-Policy"] == "no-referrer"
+
+
 def test_the_reset_request_page_keeps_the_referrer_on_site_whatever_the_host_prefers(app, client):
     @app.after_request
     def lax_default(response):
