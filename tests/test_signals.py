@@ -101,6 +101,8 @@ def test_login_sends_user_logged_in(client, make_user, login, received):
 
     assert _names(received) == ["user-logged-in"]
     assert received[0][1]["user"].email == "alice@example.com"
+    # A receiver tells a password login from one by mail (an audit log, a "new sign-in" mail).
+    assert received[0][1]["method"] == "password"
 
 
 def test_failed_login_sends_nothing(client, make_user, received):
