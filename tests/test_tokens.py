@@ -43,6 +43,16 @@ def test_token_signed_with_a_fallback_key_is_accepted():
     assert Tokens(NEW_KEY, [OLD_KEY]).read(Purpose.CONFIRM, token, 60) == {"u": 1}
 
 
+def test_a_key_given_as_bytes_signs_as_its_text_does():
+    """Flask's SECRET_KEY may be bytes (``os.urandom(32)``, as Flask's docs suggest) or text;
+    either works, and one key spelt either way signs the same tokens."""
+    as_bytes = NEW_KEY.encode("utf-8")
+    token = Tokens(as_bytes).issue(Purpose.CONFIRM, {"u": 1})
+
+    assert Tokens(NEW_KEY).read(Purpose.CONFIRM, token, 60) == {"u": 1}
+    assert Tokens(OLD_KEY, [as_bytes]).read(Purpose.CONFIRM, token, 60) == {"u": 1}
+
+
 def test_token_signed_with_a_removed_key_is_refused():
     token = Tokens(OLD_KEY).issue(Purpose.CONFIRM, {"u": 1})
 
